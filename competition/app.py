@@ -1,0 +1,76 @@
+"""The assembly: the one place that knows every package's routes."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from competition import db
+from competition.config import REPO_ROOT, get_settings
+from competition.controllers import api, imports, organizer, public, roles, session, setup_pages
+from competition.web.access import PUBLIC, access_guard
+from competition.web.errors import EXCEPTION_HANDLERS
+from competition.web.middleware import context_middleware
+from competition.web.templating import build_template_config
+
+STATIC_DIR = REPO_ROOT / "static"
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar):
+    await db.start_pool()
+    try:
+        yield
+    finally:
+        await db.close_pool()
+
+
+def route_handlers() -> list:
+    return [
+        *session.ROUTES,
+        *public.ROUTES,
+        *organizer.ROUTES,
+        *setup_pages.ROUTES,
+        *imports.ROUTES,
+        *roles.ROUTES,
+        *api.ROUTES,
+        create_static_files_router(
+            path="/static", directories=[STATIC_DIR], opt=PUBLIC, name="static"
+        ),
+    ]
+
+
+def create_app() -> Litestar:
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return Litestar(
+        route_handlers=route_handlers(),
+        guards=[access_guard],
+        middleware=[context_middleware],
+        csrf_config=CSRFConfig(
+            secret=settings.secret,
+            cookie_secure=settings.cookie_secure,
+            cookie_samesite="lax",
+            cookie_httponly=False,  # the page script reads it to send the header on fetch()
+        ),
+        template_config=build_template_config(),
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="Jiangxin API",
+            version="1",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+            openapi_router=Router(
+                "/schema", route_handlers=[], include_in_schema=False, opt=PUBLIC
+            ),
+        ),
+        request_max_body_size=MAX_UPLOAD_BYTES,
+        lifespan=[lifespan],
+    )

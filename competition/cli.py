@@ -1,0 +1,184 @@
+"""The `jiangxin` command: migrate, serve, demo, createuser."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import click
+
+from competition.config import ConfigError, get_settings
+
+
+def _fail(message: str) -> None:
+    click.secho(message, fg="red", err=True)
+    sys.exit(1)
+
+
+def _settings():
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        _fail(f"Configuration error: {exc}")
+        raise
+
+
+async def _migrate() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from competition import db
+    from piccolo_app import APP_NAME
+
+    result = await run_forwards(APP_NAME)
+    if not result.success:
+        raise click.ClickException(f"migrations failed: {result.message}")
+    await db.prepare_database()
+
+
+@click.group(help="Jiangxin (匠心): run a vocational skills competition end to end.")
+def main() -> None:
+    pass
+
+
+@main.command(help="Create or upgrade the database schema (runs pending migrations).")
+def migrate() -> None:
+    settings = _settings()
+    click.echo(f"Migrating {settings.database.engine} database …")
+    asyncio.run(_migrate())
+    click.secho("Database is up to date.", fg="green")
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "competition.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@main.command(help="Serve the web app (run `jiangxin migrate` first).")
+@click.option("--host", default=None, help="Interface to listen on (JIANGXIN_HOST).")
+@click.option("--port", type=int, default=None, help="Port (JIANGXIN_PORT).")
+@click.option(
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Worker processes; use PostgreSQL for more than one.",
+)
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    settings = _settings()
+    if workers > 1 and settings.database.engine == "sqlite":
+        click.secho(
+            "Several workers over one SQLite file work, but writes queue; use PostgreSQL for load.",
+            fg="yellow",
+        )
+    if settings.cookie_secure:
+        click.echo("Cookies are HTTPS-only (JIANGXIN_COOKIE_SECURE=1): serve behind TLS.")
+    _serve(host or settings.host, port or settings.port, workers)
+
+
+@main.command(help="Load the demo competition and serve it with one login per role.")
+@click.option("--host", default=None, help="Interface to listen on (JIANGXIN_HOST).")
+@click.option("--port", type=int, default=None, help="Port (JIANGXIN_PORT).")
+@click.option("--no-serve", is_flag=True, help="Only migrate and load the data.")
+def demo(host: str | None, port: int | None, no_serve: bool) -> None:
+    # The demo is served over plain HTTP on this machine, so cookies cannot be HTTPS-only.
+    os.environ.setdefault("JIANGXIN_COOKIE_SECURE", "0")
+    settings = _settings()
+    from competition.demo.loader import DEMO_PASSWORD, load_demo
+
+    async def prepare():
+        await _migrate()
+        return await load_demo()
+
+    click.echo(f"Preparing the demo on {settings.database.engine} …")
+    summary = asyncio.run(prepare())
+    host = host or settings.host
+    port = port or settings.port
+    click.secho(f"\nDemo competition ready ({summary.changes} records written).", fg="green")
+    click.echo(
+        f"Open http://{host}:{port}/ and sign in with one of these "
+        f"(password for all: {DEMO_PASSWORD}):\n"
+    )
+    for login in summary.logins:
+        scope = f"  [{login.scope}]" if login.scope else ""
+        click.echo(f"  {login.role.value:<17} {login.username:<12} {login.display_name}{scope}")
+    click.echo("")
+    if not no_serve:
+        _serve(host, port, 1)
+
+
+@main.command(help="Create a user with a role, e.g. the first organizer.")
+@click.option("--username", required=True)
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(
+        ["organizer", "delegation_admin", "judge", "chief_judge", "supervisor", "contestant"]
+    ),
+)
+@click.option("--display-name", default="", help="Name shown in the app (default: username).")
+@click.option(
+    "--password", default=None, help="Password (prompted for if omitted; avoid on shared machines)."
+)
+@click.option(
+    "--competition",
+    "competition_code",
+    default=None,
+    help="Competition code, to scope the role to one competition.",
+)
+@click.option(
+    "--delegation", "delegation_code", default=None, help="Delegation code (delegation_admin)."
+)
+@click.option("--trade", "trade_code", default=None, help="Trade code (judge, chief_judge).")
+def createuser(
+    username: str,
+    role: str,
+    display_name: str,
+    password: str | None,
+    competition_code: str | None,
+    delegation_code: str | None,
+    trade_code: str | None,
+) -> None:
+    _settings()
+    from competition import accounts
+    from competition.audit import Actor
+    from competition.errors import DomainError
+    from competition.i18n import translate_error
+    from competition.tables import Role
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    async def run() -> int:
+        grant = await accounts.resolve_grant(
+            Role(role),
+            competition_code=competition_code,
+            delegation_code=delegation_code,
+            trade_code=trade_code,
+        )
+        return await accounts.create_user(
+            username,
+            display_name or username,
+            password,
+            actor=Actor(user_id=None, name="cli"),
+            grants=[grant],
+        )
+
+    try:
+        user_id = asyncio.run(run())
+    except DomainError as exc:
+        _fail(translate_error(exc))
+    click.secho(f"Created user {username} (id {user_id}) with role {role}.", fg="green")
+
+
+if __name__ == "__main__":
+    main()

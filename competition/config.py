@@ -1,0 +1,120 @@
+"""Settings read from the environment, once per process.
+
+| variable               | default                              |
+|------------------------|--------------------------------------|
+| DATABASE_URL           | sqlite:///jiangxin.sqlite3 (in cwd)  |
+| JIANGXIN_SECRET        | generated into .jiangxin_secret      |
+| JIANGXIN_HOST          | 127.0.0.1                            |
+| JIANGXIN_PORT          | 8000                                 |
+| JIANGXIN_COOKIE_SECURE | 1 (cookies only over HTTPS)          |
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "sqlite:///jiangxin.sqlite3"
+SECRET_FILE = ".jiangxin_secret"  # noqa: S105 - a file name, not a secret
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    engine: str  # "sqlite" or "postgres"
+    sqlite_path: str | None = None
+    postgres_dsn: str | None = None
+    postgres_database: str | None = None
+
+
+def parse_database_url(url: str) -> DatabaseTarget:
+    """`sqlite:///relative.db`, `sqlite:////abs/path.db` or `postgresql://user@host:port/db`."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        # sqlite:///x.db -> path "/x.db" means relative "x.db"; sqlite:////abs -> "//abs".
+        path = unquote(parsed.path)
+        path = path[1:] if path.startswith("/") else path
+        if not path:
+            raise ConfigError(
+                "DATABASE_URL for SQLite needs a file path, e.g. sqlite:///jiangxin.sqlite3"
+            )
+        if path == ":memory:":
+            raise ConfigError(
+                "SQLite :memory: is not supported: Piccolo opens a connection per query"
+            )
+        return DatabaseTarget(engine="sqlite", sqlite_path=str(Path(path).resolve()))
+    if parsed.scheme in {"postgres", "postgresql"}:
+        database = parsed.path.lstrip("/")
+        if not database:
+            raise ConfigError("DATABASE_URL for PostgreSQL needs a database name")
+        dsn = url.replace("postgres://", "postgresql://", 1)
+        return DatabaseTarget(engine="postgres", postgres_dsn=dsn, postgres_database=database)
+    raise ConfigError(
+        f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use sqlite or postgresql)"
+    )
+
+
+def _load_or_create_secret(directory: Path) -> str:
+    path = directory / SECRET_FILE
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    secret = secrets.token_urlsafe(48)
+    # Created with 0600 so other local users cannot forge sessions or tickets.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(secret + "\n")
+    return secret
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    database: DatabaseTarget
+    secret: str
+    host: str
+    port: int
+    cookie_secure: bool
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, workdir: Path | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        workdir = workdir or Path.cwd()
+        url = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+        secret = env.get("JIANGXIN_SECRET") or _load_or_create_secret(workdir)
+        if len(secret) < 32:
+            raise ConfigError("JIANGXIN_SECRET must be at least 32 characters")
+        try:
+            port = int(env.get("JIANGXIN_PORT", "8000"))
+        except ValueError as exc:
+            raise ConfigError("JIANGXIN_PORT must be a number") from exc
+        return cls(
+            database_url=url,
+            database=parse_database_url(url),
+            secret=secret,
+            host=env.get("JIANGXIN_HOST", "127.0.0.1"),
+            port=port,
+            cookie_secure=_flag(env.get("JIANGXIN_COOKIE_SECURE"), default=True),
+        )
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings

@@ -1,0 +1,113 @@
+"""Jinja2 set-up: one environment for every package's templates, speaking the request's language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.template.config import TemplateConfig
+
+from competition.accounts import ROLE_LABELS
+from competition.config import REPO_ROOT
+from competition.i18n import N_, current_locale, gettext, ngettext
+from competition.phases import PHASE_LABELS, Phase
+from competition.tables import DelegationKind, EventKind, Role
+
+TEMPLATE_DIR = REPO_ROOT / "templates"
+# Competitions run on local time; timestamps are stored in UTC and shown in this zone.
+DISPLAY_TIMEZONE = ZoneInfo(os.environ.get("JIANGXIN_TIMEZONE", "Asia/Shanghai"))
+
+DELEGATION_KIND_LABELS = {
+    DelegationKind.city: N_("City/prefecture union"),
+    DelegationKind.industry_union: N_("Provincial industry union"),
+    DelegationKind.direct: N_("Directly affiliated union"),
+}
+EVENT_LABELS = {
+    EventKind.theory: N_("Theory"),
+    EventKind.practical: N_("Practical"),
+    EventKind.oral: N_("Oral defence"),
+}
+
+# `?done=<key>` after a redirect shows one of these; a fixed list, so a link cannot inject text.
+NOTICES = {
+    "saved": N_("Saved."),
+    "created": N_("Created."),
+    "deleted": N_("Deleted."),
+    "imported": N_("Imported."),
+    "phase": N_("The competition moved to its new phase."),
+}
+
+
+def notice_text(key: str) -> str | None:
+    return gettext(NOTICES[key]) if key in NOTICES else None
+
+
+def phase_label(phase: str) -> str:
+    return gettext(PHASE_LABELS[Phase(phase)])
+
+
+def role_label(role: str) -> str:
+    return gettext(ROLE_LABELS[Role(role)])
+
+
+def delegation_kind_label(kind: str) -> str:
+    return gettext(DELEGATION_KIND_LABELS[DelegationKind(kind)])
+
+
+def event_label(event: str) -> str:
+    return gettext(EVENT_LABELS[EventKind(event)])
+
+
+def local_time(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(DISPLAY_TIMEZONE)
+
+
+def format_datetime(value: dt.datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    local = local_time(value)
+    return local.strftime(pattern) if local else ""
+
+
+def format_date(value: dt.date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def build_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html", "xml"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        _=gettext,
+        gettext=gettext,
+        ngettext=ngettext,
+        current_locale=lambda: current_locale.get(),
+        phase_label=phase_label,
+        role_label=role_label,
+        delegation_kind_label=delegation_kind_label,
+        event_label=event_label,
+        notice_text=notice_text,
+        Phase=Phase,
+        Role=Role,
+    )
+    env.filters.update(datetime=format_datetime, date=format_date, localtime=local_time)
+    return env
+
+
+def build_template_config() -> TemplateConfig:
+    return TemplateConfig(engine=JinjaTemplateEngine.from_environment(build_environment()))
+
+
+def page(template: str, status_code: int = 200, **context: Any) -> Template:
+    return Template(template_name=template, context=context, status_code=status_code)

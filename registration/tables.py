@@ -1,0 +1,1 @@
+"""Registration's tables: people, entries, review decisions, tickets and check-ins."""

@@ -1,0 +1,1 @@
+"""Scoring's tables: marking schemes, the draw and anonymous codes, panels, marks and locks."""

@@ -1,0 +1,44 @@
+// Jiangxin page behaviour: small, dependency-free, works offline.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  // fetch() that carries the CSRF header the server expects on every unsafe method.
+  window.jxFetch = function (url, options) {
+    options = options || {};
+    options.headers = Object.assign({ "x-csrftoken": csrfToken(), "accept": "application/json" },
+      options.headers || {});
+    options.credentials = "same-origin";
+    return fetch(url, options);
+  };
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.querySelector(".menu-toggle");
+    if (toggle) {
+      toggle.addEventListener("click", function () {
+        var bar = toggle.closest(".topbar");
+        var open = bar.classList.toggle("open");
+        toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      });
+    }
+    // Forms that destroy or change something irreversible ask once more.
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+      });
+    });
+    // A submitted form disables its buttons so a double tap does not send it twice.
+    document.querySelectorAll("form").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (event.defaultPrevented) { return; }
+        setTimeout(function () {
+          form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+        }, 0);
+      });
+    });
+  });
+})();

@@ -1,0 +1,37 @@
+"""Test set-up shared by every package's tests.
+
+DATABASE_URL is fixed here before anything imports a `tables` module (Piccolo binds tables to
+the engine at import). Without DATABASE_URL the suite runs on a fresh SQLite file; with a
+`postgresql://…` URL it runs on that database, whose public schema it wipes first.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_TMP = Path(tempfile.mkdtemp(prefix="jiangxin-tests-"))
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP}/test.sqlite3")
+os.environ["JIANGXIN_SECRET"] = "test-secret-" + "x" * 40
+os.environ["JIANGXIN_COOKIE_SECURE"] = "0"
+
+import pytest  # noqa: E402
+
+from competition import i18n  # noqa: E402
+
+pytest_plugins = ["tests.fixtures"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    i18n.start_recording_missing()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Every message the suite showed in Chinese must have a translation: an English sentence
+    leaking into the zh-CN interface fails the run."""
+    missing = sorted(i18n.recorded_missing())
+    if missing:
+        lines = "\n".join(f"  msgid {m!r}" for m in missing)
+        print(f"\n{len(missing)} messages were shown untranslated in zh_CN:\n{lines}")
+        session.exitstatus = 1

@@ -1,0 +1,127 @@
+"""Fixtures: a migrated database, an app in its lifespan, an HTTP client, the demo data."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+from piccolo.table import sort_table_classes
+
+from competition import db
+from competition.config import get_settings
+
+# What the database holds between tests: "demo" (untouched demo data) or "dirty".
+_state = {"db": "dirty", "demo": None}
+
+
+def app_tables():
+    from piccolo_app import APP_CONFIG
+
+    return sort_table_classes(list(APP_CONFIG.table_classes))
+
+
+async def _reset_schema() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    target = get_settings().database
+    if target.engine == "postgres":
+        engine = db.engine()
+        await engine._run_in_new_connection("DROP SCHEMA public CASCADE")
+        await engine._run_in_new_connection("CREATE SCHEMA public")
+    else:
+        Path(target.sqlite_path).unlink(missing_ok=True)
+    result = await run_forwards("jiangxin")
+    assert result.success, result.message
+    await db.prepare_database()
+
+
+async def truncate_all() -> None:
+    tables = app_tables()
+    engine = db.engine()
+    if db.is_postgres():
+        names = ", ".join(f'"{t._meta.tablename}"' for t in tables)
+        await engine._run_in_new_connection(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    else:
+        async with db.transaction():
+            for table in reversed(tables):
+                await table.raw(f'DELETE FROM "{table._meta.tablename}"')
+    _state["db"] = "dirty"
+    _state["demo"] = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def database():
+    await _reset_schema()
+    await db.start_pool()
+    yield
+    await db.close_pool()
+
+
+@pytest.fixture
+async def empty_db():
+    """An empty, migrated database."""
+    await truncate_all()
+    yield
+
+
+async def _load_demo():
+    from competition.demo.loader import load_demo
+
+    if _state["db"] != "demo":
+        await truncate_all()
+        _state["demo"] = await load_demo()
+        _state["db"] = "demo"
+    return _state["demo"]
+
+
+@pytest.fixture
+async def demo():
+    """The demo competition; tests using it must not change it (see `demo_mutable`)."""
+    return await _load_demo()
+
+
+@pytest.fixture
+async def demo_mutable():
+    """The demo competition, for a test that changes it: reloaded for whoever comes next."""
+    summary = await _load_demo()
+    yield summary
+    _state["db"] = "dirty"
+
+
+@pytest.fixture(scope="session")
+async def app():
+    """The app with its lifespan entered. The lifespan runs in a task of its own because
+    pytest-asyncio finalizes fixtures in another task, and anyio's scopes must be left in the
+    task that entered them."""
+    from competition.app import create_app
+
+    application = create_app()
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def run_lifespan():
+        async with application.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(run_lifespan())
+    await started.wait()
+    yield application
+    stop.set()
+    await task
+
+
+@pytest.fixture
+async def client(app):
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+async def other_client(app):
+    """A second browser, e.g. a second reviewer clicking at the same time."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c

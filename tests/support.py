@@ -1,0 +1,67 @@
+"""Helpers for tests that drive the app over HTTP."""
+
+from __future__ import annotations
+
+import httpx
+
+from competition import accounts
+from competition.accounts import Grant
+from competition.audit import SYSTEM
+from competition.demo.loader import DEMO_PASSWORD
+from competition.tables import Role
+
+PASSWORD = "correct-horse-9"
+
+
+async def csrf_token(client: httpx.AsyncClient) -> str:
+    if "csrftoken" not in client.cookies:
+        response = await client.get("/login")
+        assert response.status_code in (200, 303)
+    return client.cookies["csrftoken"]
+
+
+async def login(
+    client: httpx.AsyncClient, username: str, password: str = DEMO_PASSWORD
+) -> httpx.Response:
+    token = await csrf_token(client)
+    response = await client.post(
+        "/login", data={"username": username, "password": password, "_csrf_token": token}
+    )
+    assert response.status_code == 303, response.text
+    return response
+
+
+async def post_form(
+    client: httpx.AsyncClient, url: str, data: dict | None = None, files: dict | None = None
+) -> httpx.Response:
+    token = await csrf_token(client)
+    return await client.post(url, data={**(data or {}), "_csrf_token": token}, files=files)
+
+
+async def post_json(client: httpx.AsyncClient, url: str, body: dict) -> httpx.Response:
+    token = await csrf_token(client)
+    return await client.post(url, json=body, headers={"x-csrftoken": token})
+
+
+async def make_user(
+    username: str,
+    role: Role,
+    *,
+    competition_id: int | None = None,
+    delegation_id: int | None = None,
+    trade_id: int | None = None,
+) -> int:
+    return await accounts.create_user(
+        username,
+        username,
+        PASSWORD,
+        actor=SYSTEM,
+        grants=[
+            Grant(
+                role=role,
+                competition_id=competition_id,
+                delegation_id=delegation_id,
+                trade_id=trade_id,
+            )
+        ],
+    )
