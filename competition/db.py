@@ -100,3 +100,12 @@ async def prepare_database() -> None:
     db = engine()
     if isinstance(db, SQLiteEngine):
         await db.run_ddl("PRAGMA journal_mode=WAL")
+
+
+def is_integrity_error(exc: BaseException) -> bool:
+    """A unique, foreign-key or check violation, from either driver."""
+    import sqlite3
+
+    import asyncpg
+
+    return isinstance(exc, sqlite3.IntegrityError | asyncpg.IntegrityConstraintViolationError)

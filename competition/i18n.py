@@ -46,11 +46,16 @@ current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_L
 
 
 class Msg(str):
-    """A msgid kept untranslated until it is shown (e.g. a parameter of a domain error)."""
+    """A msgid kept untranslated until it is shown (e.g. a parameter of a domain error), with
+    the parameters of its own placeholders."""
+
+    params: dict[str, Any]
 
 
-def N_(message: str) -> Msg:
-    return Msg(message)
+def N_(message: str, **params: Any) -> Msg:  # noqa: N802 - the usual "mark for translation"
+    msg = Msg(message)
+    msg.params = params
+    return msg
 
 
 @cache
@@ -118,16 +123,26 @@ def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
     return text.format(n=n, **{k: _render_param(v) for k, v in params.items()})
 
 
+def render(message: Msg | str) -> str:
+    """A msgid (with the parameters a Msg carries) in the current language."""
+    return gettext(message, **getattr(message, "params", {}))
+
+
 def _render_param(value: Any) -> Any:
     if isinstance(value, Msg):
-        return gettext(value)
+        return render(value)
     if isinstance(value, list | tuple) and value and all(isinstance(v, Msg) for v in value):
-        return join_list(gettext(v) for v in value)
+        return join_list([render(v) for v in value])
     return value
 
 
 def join_list(items: Iterable[str]) -> str:
-    return ("、" if current_locale.get() == "zh_CN" else ", ").join(items)
+    """Labels joined as a list (焊工、电工); whole sentences simply follow each other."""
+    items = list(items)
+    zh = current_locale.get() == "zh_CN"
+    if items and all(i.rstrip()[-1:] in "。.！!？?" for i in items):
+        return ("" if zh else " ").join(items)
+    return ("、" if zh else ", ").join(items)
 
 
 def translate_error(error: Any) -> str:

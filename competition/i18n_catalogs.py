@@ -20,8 +20,12 @@ from competition.i18n import EXTRACT_KEYWORDS, LOCALE_DIR
 # Package → the folders whose msgids its catalog holds. The core also owns the shared layout
 # templates at the top of templates/.
 PACKAGES: dict[str, list[tuple[str, str]]] = {
-    "competition": [("competition", "python"), ("templates/competition", "jinja2"),
-                    ("templates/public", "jinja2"), ("templates", "jinja2-top")],
+    "competition": [
+        ("competition", "python"),
+        ("templates/competition", "jinja2"),
+        ("templates/public", "jinja2"),
+        ("templates", "jinja2-top"),
+    ],
     "registration": [("registration", "python"), ("templates/registration", "jinja2")],
     "scoring": [("scoring", "python"), ("templates/scoring", "jinja2")],
 }
@@ -50,7 +54,10 @@ def extract(package: str) -> Iterator[tuple[str, str]]:
         else:  # only the files directly in templates/, not its sub-folders
             method_map = [("*.html", "jinja2")]
         for filename, lineno, message, _comments, _context in extract_from_dir(
-            str(path), method_map, keywords=keywords, strip_comment_tags=True,
+            str(path),
+            method_map,
+            keywords=keywords,
+            strip_comment_tags=True,
         ):
             if kind == "jinja2-top" and "/" in filename:
                 continue

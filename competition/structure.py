@@ -20,7 +20,7 @@ from piccolo.table import Table
 
 from competition import audit
 from competition.audit import Actor
-from competition.db import transaction
+from competition.db import is_integrity_error, transaction
 from competition.errors import Conflict, DomainError, NotFound, PhaseError, ValidationFailed
 from competition.i18n import N_, Msg
 from competition.phases import STRUCTURE_EDITABLE, Phase, require_phase
@@ -499,18 +499,10 @@ async def delete_record(kind_name: str, competition_id: int, record_id: int, act
     except (DomainError, PhaseError):
         raise
     except Exception as exc:
-        if _is_integrity_error(exc):
+        if is_integrity_error(exc):
             raise Conflict(
                 "This {what} is still used by other records and cannot be deleted.",
                 code="in_use",
                 what=kind.label,
             ) from exc
         raise
-
-
-def _is_integrity_error(exc: Exception) -> bool:
-    import sqlite3
-
-    import asyncpg
-
-    return isinstance(exc, sqlite3.IntegrityError | asyncpg.IntegrityConstraintViolationError)

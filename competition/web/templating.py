@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -13,14 +10,13 @@ from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from competition.accounts import ROLE_LABELS
+from competition.clock import format_date, format_datetime, local_time
 from competition.config import REPO_ROOT
 from competition.i18n import N_, current_locale, gettext, ngettext
 from competition.phases import PHASE_LABELS, Phase
 from competition.tables import DelegationKind, EventKind, Role
 
 TEMPLATE_DIR = REPO_ROOT / "templates"
-# Competitions run on local time; timestamps are stored in UTC and shown in this zone.
-DISPLAY_TIMEZONE = ZoneInfo(os.environ.get("JIANGXIN_TIMEZONE", "Asia/Shanghai"))
 
 DELEGATION_KIND_LABELS = {
     DelegationKind.city: N_("City/prefecture union"),
@@ -61,23 +57,6 @@ def delegation_kind_label(kind: str) -> str:
 
 def event_label(event: str) -> str:
     return gettext(EVENT_LABELS[EventKind(event)])
-
-
-def local_time(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(DISPLAY_TIMEZONE)
-
-
-def format_datetime(value: dt.datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    local = local_time(value)
-    return local.strftime(pattern) if local else ""
-
-
-def format_date(value: dt.date | None) -> str:
-    return value.isoformat() if value else ""
 
 
 def build_environment() -> Environment:

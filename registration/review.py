@@ -1,0 +1,459 @@
+"""Two-level review (初审 by the delegation, 终审 by the organizer), quotas, and revocation.
+
+Quotas: a delegation may hold at most its quota of entries in a trade that passed first review
+(delegation-approved or approved), and the organizer approves at most the quota; a trade's
+optional cap limits approved entries over all delegations. Each review takes a lock on the
+quota and trade rows first (PostgreSQL `SELECT … FOR UPDATE`; SQLite's write transaction is
+already exclusive), so two reviewers clicking at once are served one after the other and the
+second sees the first one's approvals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from competition import audit
+from competition.audit import Actor
+from competition.db import is_postgres, transaction
+from competition.errors import NotFound, ValidationFailed
+from competition.i18n import N_, Msg
+from competition.phases import Phase, require_phase
+from competition.tables import Competition, CompetitionSession, EventKind, Quota, Trade
+from registration.schemas import ReviewOutcome
+from registration.tables import Entry, EntryStatus
+
+REVIEW_PHASES = frozenset({Phase.registration, Phase.review})
+REVOKE_PHASES = frozenset({Phase.registration, Phase.review, Phase.draw, Phase.competing})
+FIRST_REVIEW_HELD = (EntryStatus.delegation_approved.value, EntryStatus.approved.value)
+MAX_REASON = 500
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _reason(reason: str) -> str:
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationFailed(
+            "Give a reason: the contestant will see it.",
+            code="reason_required",
+            field_errors={"reason": "Give a reason: the contestant will see it."},
+        )
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(
+            "At most {n} characters.",
+            code="reason_too_long",
+            field_errors={"reason": "At most {n} characters."},
+            n=MAX_REASON,
+        )
+    return reason
+
+
+async def _phase(competition_id: int, allowed: frozenset[Phase], action: Msg) -> None:
+    row = (
+        await Competition.select(Competition.phase).where(Competition.id == competition_id).first()
+    )
+    if row is None:
+        raise NotFound("The competition was not found.", code="competition_not_found")
+    require_phase(row["phase"], allowed, action)
+
+
+async def _entries(entry_ids: list[int], competition_id: int) -> list[dict[str, Any]]:
+    if not entry_ids:
+        raise ValidationFailed("Choose at least one entry.", code="nothing_selected")
+    return await Entry.select(
+        Entry.id,
+        Entry.status,
+        Entry.trade,
+        Entry.delegation,
+        Entry.ticket_number,
+        Entry.ticket_version,
+        Entry.session,
+        Entry.trade.code,
+        Entry.competition.code,
+    ).where(Entry.id.is_in(entry_ids) & (Entry.competition == competition_id))
+
+
+async def _lock(quota_pairs: set[tuple[int, int]], trade_ids: set[int]) -> None:
+    """Serialize reviews touching the same quotas and trades (PostgreSQL; see module doc)."""
+    if not is_postgres():
+        return
+    for trade_id in sorted(trade_ids):
+        await Trade.select(Trade.id).where(Trade.id == trade_id).lock_rows()
+    for delegation_id, trade_id in sorted(quota_pairs):
+        await (
+            Quota.select(Quota.id)
+            .where((Quota.delegation == delegation_id) & (Quota.trade == trade_id))
+            .lock_rows()
+        )
+
+
+async def _counts(
+    statuses: tuple[str, ...], pairs: set[tuple[int, int]]
+) -> Counter[tuple[int, int]]:
+    trade_ids = sorted({t for _d, t in pairs})
+    rows = await Entry.select(Entry.delegation, Entry.trade).where(
+        Entry.trade.is_in(trade_ids or [0]) & Entry.status.is_in(list(statuses))
+    )
+    return Counter((r["delegation"], r["trade"]) for r in rows)
+
+
+async def _caps(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    trade_ids = sorted({t for _d, t in pairs})
+    rows = await Quota.select(Quota.delegation, Quota.trade, Quota.max_entries).where(
+        Quota.trade.is_in(trade_ids or [0])
+    )
+    return {(r["delegation"], r["trade"]): r["max_entries"] for r in rows}
+
+
+def _record(entry: dict[str, Any], new_status: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "action": f"entry.{new_status}",
+        "object_id": entry["id"],
+        "old": {"status": entry["status"]},
+        "new": {"status": new_status, **extra},
+    }
+
+
+# ---------------------------------------------------------------------------- first review
+
+
+async def review_by_delegation(
+    competition_id: int,
+    delegation_id: int,
+    entry_ids: list[int],
+    approve: bool,
+    *,
+    actor: Actor,
+    reason: str = "",
+) -> ReviewOutcome:
+    """初审: a delegation approves or rejects its own entries, staying inside its quotas."""
+    reason = "" if approve else _reason(reason)
+    outcome = ReviewOutcome()
+    async with transaction():
+        await _phase(competition_id, REVIEW_PHASES, N_("First review"))
+        entries = await _entries(entry_ids, competition_id)
+        found = {e["id"] for e in entries}
+        for missing in sorted(set(entry_ids) - found):
+            outcome.refused.append((missing, N_("The entry was not found.")))
+        mine = []
+        for entry in entries:
+            if entry["delegation"] != delegation_id:
+                outcome.refused.append(
+                    (entry["id"], N_("This entry belongs to another delegation."))
+                )
+            elif approve and entry["status"] != EntryStatus.submitted:
+                outcome.refused.append(
+                    (entry["id"], N_("Only a submitted entry can pass first review."))
+                )
+            elif not approve and entry["status"] not in (
+                EntryStatus.submitted,
+                EntryStatus.delegation_approved,
+            ):
+                outcome.refused.append(
+                    (entry["id"], N_("Only an entry waiting for review can be rejected here."))
+                )
+            else:
+                mine.append(entry)
+        records = []
+        if approve:
+            pairs = {(e["delegation"], e["trade"]) for e in mine}
+            await _lock(pairs, set())
+            held = await _counts(FIRST_REVIEW_HELD, pairs)
+            caps = await _caps(pairs)
+            for entry in mine:
+                pair = (entry["delegation"], entry["trade"])
+                cap = caps.get(pair, 0)
+                if held[pair] >= cap:
+                    outcome.refused.append(
+                        (
+                            entry["id"],
+                            N_(
+                                "The quota for “{trade}” is full ({cap} places).",
+                                trade=entry["trade.code"],
+                                cap=cap,
+                            ),
+                        )
+                    )
+                    continue
+                held[pair] += 1
+                outcome.done.append(entry["id"])
+                records.append(_record(entry, EntryStatus.delegation_approved.value))
+            new_status = EntryStatus.delegation_approved.value
+        else:
+            outcome.done = [e["id"] for e in mine]
+            records = [_record(e, EntryStatus.rejected.value, by="delegation") for e in mine]
+            new_status = EntryStatus.rejected.value
+        if outcome.done:
+            changes: dict[Any, Any] = {
+                Entry.status: new_status,
+                Entry.reviewed_at: _now(),
+                Entry.updated_at: _now(),
+            }
+            if not approve:
+                changes.update({Entry.review_note: reason, Entry.rejected_by: "delegation"})
+            await Entry.update(changes).where(Entry.id.is_in(outcome.done))
+            await audit.record_many(
+                records,
+                actor=actor,
+                object_type="entry",
+                competition_id=competition_id,
+                reason=reason,
+            )
+    return outcome
+
+
+# ---------------------------------------------------------------------------- final review
+
+
+async def _next_ticket_numbers(trade_ids: set[int]) -> dict[int, int]:
+    """The highest ticket sequence used so far in each trade."""
+    rows = await Entry.select(Entry.trade, Entry.ticket_number).where(
+        Entry.trade.is_in(sorted(trade_ids) or [0]) & Entry.ticket_number.is_not_null()
+    )
+    highest: dict[int, int] = dict.fromkeys(trade_ids, 0)
+    for row in rows:
+        highest[row["trade"]] = max(highest[row["trade"]], int(row["ticket_number"][-4:]))
+    return highest
+
+
+async def _session_loads(trade_ids: set[int]) -> dict[int, list[list[int]]]:
+    """Practical sessions of each trade with how many approved entries sit each: [[id, n]]."""
+    sessions = (
+        await CompetitionSession.select(CompetitionSession.id, CompetitionSession.trade)
+        .where(
+            CompetitionSession.trade.is_in(sorted(trade_ids) or [0])
+            & (CompetitionSession.event == EventKind.practical.value)
+        )
+        .order_by(CompetitionSession.starts_at)
+    )
+    seated = Counter(
+        r["session"]
+        for r in await Entry.select(Entry.session).where(
+            Entry.trade.is_in(sorted(trade_ids) or [0])
+            & (Entry.status == EntryStatus.approved.value)
+            & Entry.session.is_not_null()
+        )
+    )
+    loads: dict[int, list[list[int]]] = {t: [] for t in trade_ids}
+    for s in sessions:
+        loads[s["trade"]].append([s["id"], seated[s["id"]]])
+    return loads
+
+
+def ticket_number(competition_code: str, trade_code: str, sequence: int) -> str:
+    """准考证号: competition, trade and a 4-digit sequence, e.g. QH16-T001-0012."""
+    return f"{competition_code}-{trade_code}-{sequence:04d}"
+
+
+async def review_by_organizer(
+    competition_id: int, entry_ids: list[int], approve: bool, *, actor: Actor, reason: str = ""
+) -> ReviewOutcome:
+    """终审: approve (within quotas and the trade's cap; issues the ticket and seats the
+    contestant in the least-filled practical session) or reject."""
+    reason = "" if approve else _reason(reason)
+    outcome = ReviewOutcome()
+    async with transaction():
+        await _phase(competition_id, REVIEW_PHASES, N_("Final review"))
+        entries = await _entries(entry_ids, competition_id)
+        for missing in sorted(set(entry_ids) - {e["id"] for e in entries}):
+            outcome.refused.append((missing, N_("The entry was not found.")))
+        eligible = []
+        for entry in entries:
+            if approve and entry["status"] != EntryStatus.delegation_approved:
+                outcome.refused.append(
+                    (
+                        entry["id"],
+                        N_("Only an entry that passed first review can be approved."),
+                    )
+                )
+            elif not approve and entry["status"] not in (
+                EntryStatus.delegation_approved,
+                EntryStatus.approved,
+            ):
+                outcome.refused.append(
+                    (entry["id"], N_("Only an entry after first review can be rejected here."))
+                )
+            else:
+                eligible.append(entry)
+        if approve:
+            records = await _approve(eligible, outcome)
+            if outcome.done:
+                await audit.record_many(
+                    records, actor=actor, object_type="entry", competition_id=competition_id
+                )
+        else:
+            outcome.done = [e["id"] for e in eligible]
+            if outcome.done:
+                await Entry.update(
+                    {
+                        Entry.status: EntryStatus.rejected.value,
+                        Entry.review_note: reason,
+                        Entry.rejected_by: "organizer",
+                        Entry.session: None,
+                        Entry.reviewed_at: _now(),
+                        Entry.updated_at: _now(),
+                    }
+                ).where(Entry.id.is_in(outcome.done))
+                await audit.record_many(
+                    [_record(e, EntryStatus.rejected.value, by="organizer") for e in eligible],
+                    actor=actor,
+                    object_type="entry",
+                    competition_id=competition_id,
+                    reason=reason,
+                )
+    return outcome
+
+
+async def _approve(entries: list[dict[str, Any]], outcome: ReviewOutcome) -> list[dict]:
+    pairs = {(e["delegation"], e["trade"]) for e in entries}
+    trade_ids = {e["trade"] for e in entries}
+    await _lock(pairs, trade_ids)
+    approved = await _counts((EntryStatus.approved.value,), pairs)
+    caps = await _caps(pairs)
+    trade_caps = {
+        r["id"]: r["max_entries"]
+        for r in await Trade.select(Trade.id, Trade.max_entries).where(
+            Trade.id.is_in(sorted(trade_ids) or [0])
+        )
+    }
+    trade_totals = Counter(
+        r["trade"]
+        for r in await Entry.select(Entry.trade).where(
+            Entry.trade.is_in(sorted(trade_ids) or [0])
+            & (Entry.status == EntryStatus.approved.value)
+        )
+    )
+    sequences = await _next_ticket_numbers(trade_ids)
+    loads = await _session_loads(trade_ids)
+    records = []
+    for entry in sorted(entries, key=lambda e: e["id"]):
+        pair = (entry["delegation"], entry["trade"])
+        cap = caps.get(pair, 0)
+        if approved[pair] >= cap:
+            outcome.refused.append(
+                (
+                    entry["id"],
+                    N_(
+                        "The quota for “{trade}” is full ({cap} places).",
+                        trade=entry["trade.code"],
+                        cap=cap,
+                    ),
+                )
+            )
+            continue
+        trade_cap = trade_caps.get(entry["trade"])
+        if trade_cap is not None and trade_totals[entry["trade"]] >= trade_cap:
+            outcome.refused.append(
+                (
+                    entry["id"],
+                    N_(
+                        "“{trade}” has reached its cap of {cap} contestants.",
+                        trade=entry["trade.code"],
+                        cap=trade_cap,
+                    ),
+                )
+            )
+            continue
+        approved[pair] += 1
+        trade_totals[entry["trade"]] += 1
+        number = entry["ticket_number"]
+        if number is None:
+            sequences[entry["trade"]] += 1
+            number = ticket_number(
+                entry["competition.code"], entry["trade.code"], sequences[entry["trade"]]
+            )
+        session_id = None
+        if loads[entry["trade"]]:
+            seat = min(loads[entry["trade"]], key=lambda s: s[1])
+            seat[1] += 1
+            session_id = seat[0]
+        version = entry["ticket_version"] + 1
+        await Entry.update(
+            {
+                Entry.status: EntryStatus.approved.value,
+                Entry.ticket_number: number,
+                Entry.ticket_version: version,
+                Entry.session: session_id,
+                Entry.review_note: "",
+                Entry.rejected_by: "",
+                Entry.reviewed_at: _now(),
+                Entry.updated_at: _now(),
+            }
+        ).where(Entry.id == entry["id"])
+        outcome.done.append(entry["id"])
+        records.append(
+            _record(entry, EntryStatus.approved.value, ticket=number, session=session_id)
+        )
+    return records
+
+
+# ---------------------------------------------------------------------------- revocation
+
+
+async def revoke_entry(competition_id: int, entry_id: int, reason: str, *, actor: Actor) -> None:
+    """取消资格: final; the ticket stops working at check-in."""
+    reason = _reason(reason)
+    async with transaction():
+        await _phase(competition_id, REVOKE_PHASES, N_("Revoking an entry"))
+        entries = await _entries([entry_id], competition_id)
+        if not entries:
+            raise NotFound("The entry was not found.", code="entry_not_found")
+        entry = entries[0]
+        if entry["status"] == EntryStatus.revoked:
+            raise ValidationFailed("The entry is already revoked.", code="already_revoked")
+        await Entry.update(
+            {
+                Entry.status: EntryStatus.revoked.value,
+                Entry.review_note: reason,
+                Entry.rejected_by: "organizer",
+                Entry.updated_at: _now(),
+            }
+        ).where(Entry.id == entry_id)
+        await audit.record(
+            "entry.revoked",
+            actor=actor,
+            object_type="entry",
+            object_id=entry_id,
+            competition_id=competition_id,
+            old={"status": entry["status"]},
+            new={"status": EntryStatus.revoked.value},
+            reason=reason,
+        )
+
+
+# ---------------------------------------------------------------------------- quota overview
+
+
+async def quota_usage(
+    competition_id: int, delegation_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Per delegation × trade with a quota: the cap and how many entries are in each status."""
+    query = Quota.select(
+        Quota.delegation,
+        Quota.trade,
+        Quota.max_entries,
+        Quota.delegation.name,
+        Quota.trade.code,
+        Quota.trade.name,
+    ).where(Quota.trade.competition == competition_id)
+    if delegation_id is not None:
+        query = query.where(Quota.delegation == delegation_id)
+    quotas = await query.order_by(Quota.delegation.sort_order).order_by(Quota.trade.sort_order)
+    entry_query = Entry.select(Entry.delegation, Entry.trade, Entry.status).where(
+        Entry.competition == competition_id
+    )
+    if delegation_id is not None:
+        entry_query = entry_query.where(Entry.delegation == delegation_id)
+    counts = Counter((r["delegation"], r["trade"], r["status"]) for r in await entry_query)
+    rows = []
+    for q in quotas:
+        key = (q["delegation"], q["trade"])
+        by_status = {s.value: counts[(*key, s.value)] for s in EntryStatus}
+        rows.append(
+            {**q, **by_status, "held": by_status["delegation_approved"] + by_status["approved"]}
+        )
+    return rows

@@ -1,0 +1,140 @@
+"""Two-level review with quotas, on the demo (焊工 T001: 3 places a delegation, cap 80)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from competition import services
+from competition.audit import SYSTEM
+from competition.errors import PhaseError, ValidationFailed
+from competition.i18n import render
+from competition.tables import AuditLog, Quota
+from registration import review
+from registration.tables import Entry
+from tests.registration.helpers import ids, register
+
+
+async def _submitted(cid: int, n: int, delegation: str = "XN", trade: str = "T001") -> list[int]:
+    return [await register(cid, trade, delegation) for _ in range(n)]
+
+
+async def test_first_review_stays_inside_the_quota(demo_mutable):
+    cid = demo_mutable.competition_id
+    entry_ids = await _submitted(cid, 4)
+    _trade, xn = await ids(cid, "T001", "XN")
+    outcome = await review.review_by_delegation(cid, xn, entry_ids, True, actor=SYSTEM)
+    assert outcome.done == entry_ids[:3]
+    assert [i for i, _ in outcome.refused] == [entry_ids[3]]
+    assert "3" in render(outcome.refused[0][1])
+    statuses = [r["status"] for r in await Entry.select(Entry.status).where(
+        Entry.id.is_in(entry_ids)).order_by(Entry.id)]
+    assert statuses == ["delegation_approved"] * 3 + ["submitted"]
+    assert await AuditLog.count().where(AuditLog.action == "entry.delegation_approved") == 3
+
+
+async def test_a_delegation_cannot_review_anothers_entries(demo_mutable):
+    cid = demo_mutable.competition_id
+    entry_ids = await _submitted(cid, 1, "XN")
+    _trade, hx = await ids(cid, "T001", "HX")
+    outcome = await review.review_by_delegation(cid, hx, entry_ids, True, actor=SYSTEM)
+    assert outcome.done == [] and outcome.refused[0][0] == entry_ids[0]
+
+
+async def test_rejection_needs_a_reason(demo_mutable):
+    cid = demo_mutable.competition_id
+    entry_ids = await _submitted(cid, 1)
+    _trade, xn = await ids(cid, "T001", "XN")
+    with pytest.raises(ValidationFailed) as caught:
+        await review.review_by_delegation(cid, xn, entry_ids, False, actor=SYSTEM, reason="  ")
+    assert caught.value.code == "reason_required"
+
+
+async def test_final_approval_issues_tickets_and_seats_in_sessions(demo_mutable):
+    cid = demo_mutable.competition_id
+    entry_ids = await _submitted(cid, 3)
+    _trade, xn = await ids(cid, "T001", "XN")
+    await review.review_by_delegation(cid, xn, entry_ids, True, actor=SYSTEM)
+    outcome = await review.review_by_organizer(cid, entry_ids, True, actor=SYSTEM)
+    assert outcome.done == entry_ids
+    rows = await Entry.select(Entry.ticket_number, Entry.session, Entry.ticket_version).where(
+        Entry.id.is_in(entry_ids)).order_by(Entry.id)
+    assert [r["ticket_number"] for r in rows] == ["QH16-T001-0001", "QH16-T001-0002",
+                                                  "QH16-T001-0003"]
+    assert all(r["ticket_version"] == 1 for r in rows)
+    # T001 has two practical sessions: the three are spread over both.
+    assert len({r["session"] for r in rows}) == 2
+
+
+async def test_final_review_needs_first_review(demo_mutable):
+    cid = demo_mutable.competition_id
+    entry_ids = await _submitted(cid, 1)
+    outcome = await review.review_by_organizer(cid, entry_ids, True, actor=SYSTEM)
+    assert outcome.done == [] and outcome.refused[0][0] == entry_ids[0]
+
+
+async def test_two_reviewers_at_once_cannot_break_the_quota(demo_mutable):
+    """Two organizers approve different entries of the same delegation and trade at the same
+    moment; with a quota of 2 only two of the four are approved."""
+    cid = demo_mutable.competition_id
+    trade, xn = await ids(cid, "T001", "XN")
+    entry_ids = await _submitted(cid, 3)
+    await review.review_by_delegation(cid, xn, entry_ids, True, actor=SYSTEM)
+    await Quota.update({Quota.max_entries: 2}).where(
+        (Quota.delegation == xn) & (Quota.trade == trade))
+    first, second = await asyncio.gather(
+        review.review_by_organizer(cid, entry_ids[:2], True, actor=SYSTEM),
+        review.review_by_organizer(cid, entry_ids[2:], True, actor=SYSTEM),
+    )
+    approved = await Entry.count().where((Entry.delegation == xn) & (Entry.trade == trade)
+                                         & (Entry.status == "approved"))
+    assert approved == 2
+    assert len(first.done) + len(second.done) == 2
+    assert len(first.refused) + len(second.refused) == 1
+
+
+async def test_trade_cap_over_all_delegations(demo_mutable):
+    cid = demo_mutable.competition_id
+    from competition.tables import Trade
+    trade, xn = await ids(cid, "T001", "XN")
+    _t, hx = await ids(cid, "T001", "HX")
+    await Trade.update({Trade.max_entries: 2}).where(Trade.id == trade)
+    mine = await _submitted(cid, 2, "XN")
+    theirs = await _submitted(cid, 1, "HX")
+    await review.review_by_delegation(cid, xn, mine, True, actor=SYSTEM)
+    await review.review_by_delegation(cid, hx, theirs, True, actor=SYSTEM)
+    outcome = await review.review_by_organizer(cid, mine + theirs, True, actor=SYSTEM)
+    assert len(outcome.done) == 2 and outcome.refused[0][0] == theirs[0]
+
+
+async def test_revoke_is_final_and_audited(demo_mutable):
+    cid = demo_mutable.competition_id
+    entry_ids = await _submitted(cid, 1)
+    await review.revoke_entry(cid, entry_ids[0], "冒名顶替", actor=SYSTEM)
+    row = await Entry.select().where(Entry.id == entry_ids[0]).first()
+    assert row["status"] == "revoked" and row["review_note"] == "冒名顶替"
+    record = await AuditLog.select().where(AuditLog.action == "entry.revoked").first()
+    assert record["reason"] == "冒名顶替"
+    with pytest.raises(ValidationFailed):
+        await review.revoke_entry(cid, entry_ids[0], "again", actor=SYSTEM)
+
+
+async def test_reviews_refused_after_the_draw_starts(demo_mutable):
+    cid = demo_mutable.competition_id
+    entry_ids = await _submitted(cid, 1)
+    await services.advance_phase(cid, "review", SYSTEM)
+    await services.advance_phase(cid, "draw", SYSTEM)
+    with pytest.raises(PhaseError):
+        await review.review_by_organizer(cid, entry_ids, True, actor=SYSTEM)
+
+
+async def test_quota_usage_counts_by_status(demo_mutable):
+    cid = demo_mutable.competition_id
+    entry_ids = await _submitted(cid, 2)
+    _trade, xn = await ids(cid, "T001", "XN")
+    await review.review_by_delegation(cid, xn, entry_ids[:1], True, actor=SYSTEM)
+    rows = await review.quota_usage(cid, xn)
+    welder = next(r for r in rows if r["trade.code"] == "T001")
+    assert welder["max_entries"] == 3 and welder["submitted"] == 1
+    assert welder["delegation_approved"] == 1 and welder["held"] == 1
