@@ -39,6 +39,8 @@ EXTRACT_KEYWORDS = (
     "PhaseError",
     "TooManyAttempts",
     "_fail:2",
+    "_invalid",
+    "_refuse",
     "RowError:3",
 )
 
