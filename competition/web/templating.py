@@ -15,6 +15,7 @@ from competition.config import REPO_ROOT
 from competition.i18n import N_, current_locale, gettext, ngettext
 from competition.phases import PHASE_LABELS, Phase
 from competition.tables import DelegationKind, EventKind, Role
+from competition.web.menus import COMPETITION_MENU, HOME_LINKS
 
 TEMPLATE_DIR = REPO_ROOT / "templates"
 
@@ -77,6 +78,8 @@ def build_environment() -> Environment:
         delegation_kind_label=delegation_kind_label,
         event_label=event_label,
         notice_text=notice_text,
+        competition_menu=COMPETITION_MENU,
+        home_links=HOME_LINKS,
         Phase=Phase,
         Role=Role,
     )

@@ -1,0 +1,3 @@
+"""Placeholder until its routes land."""
+
+ROUTES: list = []
