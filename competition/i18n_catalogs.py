@@ -1,7 +1,8 @@
 """Keep the translation catalogs in step with the code: `make messages` (or
 `python -m competition.i18n_catalogs`) extracts every msgid of each package and adds the new ones
 to `locale/zh_CN/LC_MESSAGES/<package>.po` with an empty translation, for a translator to fill.
-The test suite uses the same extraction to prove no msgid is left untranslated.
+An area of a package may keep its own catalog (`<package>-<area>.po`); a msgid translated there
+is not repeated in the package's catalog. All catalogs of a locale are merged at start-up.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ def _keywords() -> dict[str, tuple | None]:
     return keywords
 
 
-def extract(package: str) -> Iterator[tuple[str, str]]:
-    """(msgid, "file:line") for every message of a package."""
+def extract(package: str) -> Iterator[tuple[str | tuple[str, ...], str]]:
+    """(msgid, "file:line") for every message of a package; plurals as (singular, plural)."""
     keywords = _keywords()
     for folder, kind in PACKAGES[package]:
         path = REPO_ROOT / folder
@@ -61,10 +62,9 @@ def extract(package: str) -> Iterator[tuple[str, str]]:
         ):
             if kind == "jinja2-top" and "/" in filename:
                 continue
-            messages = message if isinstance(message, tuple) else (message,)
-            for msgid in messages:
-                if msgid:
-                    yield msgid, f"{folder}/{filename}:{lineno}"
+            if message and (not isinstance(message, tuple) or message[0]):
+                # A plural message stays a (singular, plural) pair, as catalogs key it.
+                yield message, f"{folder}/{filename}:{lineno}"
 
 
 def catalog_path(locale: str, package: str) -> Path:
@@ -79,7 +79,9 @@ def update_catalog(locale: str, package: str) -> tuple[int, int]:
             catalog = read_po(f, locale=locale)
     else:
         catalog = Catalog(locale=locale, project="jiangxin", charset="utf-8", fuzzy=False)
-    found = {msgid for msgid, _where in extract(package)}
+    # A msgid already translated in an area catalog (e.g. competition-import.po) stays there.
+    elsewhere = _translated_elsewhere(locale, path)
+    found = {msgid for msgid, _where in extract(package)} - elsewhere
     if not found and not path.exists():
         return 0, 0
     added = 0
@@ -95,6 +97,18 @@ def update_catalog(locale: str, package: str) -> tuple[int, int]:
         # No source locations: line numbers would churn the file on every unrelated edit.
         write_po(f, catalog, width=0, sort_output=True, include_previous=False, no_location=True)
     return added, len(removed)
+
+
+def _translated_elsewhere(locale: str, own: Path) -> set:
+    translated: set = set()
+    for other in sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po")):
+        if other == own:
+            continue
+        with other.open("rb") as f:
+            translated.update(
+                m.id for m in read_po(f, locale=locale)
+                if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string))
+    return translated
 
 
 def main() -> int:
