@@ -305,7 +305,13 @@ async def authenticate(username: str, password: str, address: str) -> int:
     return row["id"]
 
 
-def _token_hash(token: str) -> str:
+async def clear_sign_in_lock(username: str) -> None:
+    """Forget failed sign-ins of a username, e.g. once an organizer has reset its password."""
+    await LoginThrottle.delete().where(
+        LoginThrottle.key_hash == _throttle_key("user", username.strip().lower()))
+
+
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -313,14 +319,14 @@ async def start_session(user_id: int) -> str:
     token = secrets.token_urlsafe(32)
     await UserSession.insert(
         UserSession(
-            user=user_id, token_hash=_token_hash(token), expires_at=_now() + SESSION_LIFETIME
+            user=user_id, token_hash=token_hash(token), expires_at=_now() + SESSION_LIFETIME
         )
     )
     return token
 
 
 async def end_session(token: str) -> None:
-    await UserSession.delete().where(UserSession.token_hash == _token_hash(token))
+    await UserSession.delete().where(UserSession.token_hash == token_hash(token))
 
 
 async def load_identity(token: str) -> Identity | None:
@@ -332,7 +338,7 @@ async def load_identity(token: str) -> Identity | None:
             UserSession.user.is_active,
             UserSession.expires_at,
         )
-        .where(UserSession.token_hash == _token_hash(token))
+        .where(UserSession.token_hash == token_hash(token))
         .first()
     )
     if session is None or not session["user.is_active"] or session["expires_at"] <= _now():

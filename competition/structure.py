@@ -43,6 +43,7 @@ from competition.tables import (
     Delegation,
     Industry,
     Quota,
+    RoleGrant,
     Station,
     Trade,
     Venue,
@@ -465,10 +466,25 @@ async def import_records(
 
 class ImportRejected(ValidationFailed):
     def __init__(self, plan: Plan):
-        super().__init__(
-            "{n} rows have errors; nothing was saved.", code="import_rejected", n=len(plan.errors)
-        )
+        super().__init__(N_("Rows with errors: {n}. Nothing was saved."), code="import_rejected",
+                         n=len(plan.errors))
         self.plan = plan
+
+
+async def _refuse_if_granted_and_list_quotas(kind_name: str, record_id: int) -> list[dict]:
+    """A trade or delegation takes its quotas with it (they are listed in the audit record),
+    but never silently the roles of the people who work for it."""
+    column = RoleGrant.trade if kind_name == "trade" else RoleGrant.delegation
+    if await RoleGrant.exists().where(column == record_id):
+        raise Conflict(
+            "Accounts still hold roles for this {what}; remove those roles first.",
+            code="has_role_grants",
+            what=KINDS[kind_name].label,
+        )
+    quota_column = Quota.trade if kind_name == "trade" else Quota.delegation
+    return await Quota.select(Quota.delegation, Quota.trade, Quota.max_entries).where(
+        quota_column == record_id
+    )
 
 
 async def delete_record(kind_name: str, competition_id: int, record_id: int, actor: Actor) -> None:
@@ -487,6 +503,9 @@ async def delete_record(kind_name: str, competition_id: int, record_id: int, act
             )
             if not rows:
                 raise NotFound("The {what} was not found.", code="not_found", what=kind.label)
+            old = dict(rows[0])
+            if kind_name in ("trade", "delegation"):
+                old["quotas"] = await _refuse_if_granted_and_list_quotas(kind_name, record_id)
             await table.delete().where(table._meta.primary_key == record_id)
             await audit.record(
                 f"{kind.name}.delete",
@@ -494,7 +513,7 @@ async def delete_record(kind_name: str, competition_id: int, record_id: int, act
                 object_type=kind.name,
                 object_id=record_id,
                 competition_id=competition_id,
-                old=rows[0],
+                old=old,
             )
     except (DomainError, PhaseError):
         raise
