@@ -13,11 +13,21 @@ from litestar.static_files import create_static_files_router
 
 from competition import db
 from competition.config import REPO_ROOT, get_settings
-from competition.controllers import api, imports, organizer, public, roles, session, setup_pages
+from competition.controllers import (
+    api,
+    imports,
+    organizer,
+    public,
+    roles,
+    session,
+    setup_pages,
+    users,
+)
 from competition.web.access import PUBLIC, access_guard
 from competition.web.errors import EXCEPTION_HANDLERS
 from competition.web.middleware import context_middleware
 from competition.web.templating import build_template_config
+from registration import controllers as registration_controllers
 
 STATIC_DIR = REPO_ROOT / "static"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -41,6 +51,8 @@ def route_handlers() -> list:
         *imports.ROUTES,
         *roles.ROUTES,
         *api.ROUTES,
+        *users.ROUTES,
+        *registration_controllers.ROUTES,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], opt=PUBLIC, name="static"
         ),
