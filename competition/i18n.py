@@ -54,7 +54,7 @@ class Msg(str):
     params: dict[str, Any]
 
 
-def N_(message: str, **params: Any) -> Msg:  # noqa: N802 - the usual "mark for translation"
+def N_(message: str, **params: Any) -> Msg:  # the usual name for "mark for translation"
     msg = Msg(message)
     msg.params = params
     return msg
@@ -133,8 +133,8 @@ def render(message: Msg | str) -> str:
 def _render_param(value: Any) -> Any:
     if isinstance(value, Msg):
         return render(value)
-    if isinstance(value, list | tuple) and value and all(isinstance(v, Msg) for v in value):
-        return join_list([render(v) for v in value])
+    if isinstance(value, list | tuple):
+        return join_list([render(v) if isinstance(v, Msg) else str(v) for v in value])
     return value
 
 
@@ -154,4 +154,9 @@ def translate_error(error: Any) -> str:
 
 def translate_field_errors(error: Any) -> dict[str, str]:
     """Field name → message of a DomainError, for showing next to each input."""
-    return {name: gettext(message, **error.params) for name, message in error.field_errors.items()}
+    return {
+        name: render(message)
+        if getattr(message, "params", None)
+        else gettext(message, **error.params)
+        for name, message in error.field_errors.items()
+    }
