@@ -18,6 +18,8 @@ INDEXES = [
     ("ix_entry_delegation_trade_status", "entry", ("delegation", "trade", "status"), False),
     ("ix_entry_competition_status", "entry", ("competition", "status"), False),
     ("ix_award_history_trade", "award_history", ("id_number", "trade_name", "award"), False),
+    # The check-in desk counts a session's check-ins.
+    ("ix_check_in_session", "check_in", ("session",), False),
 ]
 
 

@@ -12,13 +12,18 @@ from registration.tables import Entry, Person
 
 
 def delegation_ids(identity: Identity) -> list[int]:
-    return [g.delegation_id for g in identity.grants_for(Role.delegation_admin)
-            if g.delegation_id is not None]
+    return [
+        g.delegation_id
+        for g in identity.grants_for(Role.delegation_admin)
+        if g.delegation_id is not None
+    ]
 
 
 def organizes(identity: Identity, competition_id: int) -> bool:
-    return any(g.role == Role.organizer and g.competition_id in (None, competition_id)
-               for g in identity.grants)
+    return any(
+        g.role == Role.organizer and g.competition_id in (None, competition_id)
+        for g in identity.grants
+    )
 
 
 async def person_of(identity: Identity) -> dict[str, Any] | None:
@@ -27,15 +32,19 @@ async def person_of(identity: Identity) -> dict[str, Any] | None:
 
 
 async def entry_scope(entry_id: int) -> dict[str, Any]:
-    row = await Entry.select(Entry.id, Entry.competition, Entry.delegation, Entry.person,
-                             Entry.person.user).where(Entry.id == entry_id).first()
+    row = (
+        await Entry.select(
+            Entry.id, Entry.competition, Entry.delegation, Entry.person, Entry.person.user
+        )
+        .where(Entry.id == entry_id)
+        .first()
+    )
     if row is None:
         raise NotFound("The entry was not found.", code="entry_not_found")
     return row
 
 
-async def require_entry_access(identity: Identity, entry_id: int, *roles: Role
-                               ) -> dict[str, Any]:
+async def require_entry_access(identity: Identity, entry_id: int, *roles: Role) -> dict[str, Any]:
     """The entry's scope if `identity` reaches it through one of `roles`, else 403."""
     scope = await entry_scope(entry_id)
     if Role.contestant in roles and scope["person.user"] == identity.user_id:

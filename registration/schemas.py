@@ -46,5 +46,3 @@ class ReviewOutcome:
 
     done: list[int] = field(default_factory=list)
     refused: list[tuple[int, Msg]] = field(default_factory=list)  # entry id, why not
-
-

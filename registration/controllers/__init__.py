@@ -13,15 +13,19 @@ from competition.web.menus import MenuItem, add_competition_menu_item, add_home_
 def _menus() -> None:
     add_competition_menu_item(MenuItem("entries", "/entries", N_("Entries and review")))
     add_competition_menu_item(MenuItem("quota-usage", "/quota-usage", N_("Quota usage")))
-    add_competition_menu_item(MenuItem("registration-import", "/registrations/import",
-                                       N_("Import registrations")))
+    add_competition_menu_item(
+        MenuItem("registration-import", "/registrations/import", N_("Import registrations"))
+    )
     add_competition_menu_item(MenuItem("checkin", "/checkin", N_("Check-in")))
-    add_home_link(Role.delegation_admin, MenuItem("entries", "/delegation/entries",
-                                                  N_("Our entries and first review")))
-    add_home_link(Role.delegation_admin, MenuItem("import", "/delegation/import",
-                                                  N_("Import registrations from Excel")))
-    add_home_link(Role.contestant, MenuItem("entries", "/me/entries",
-                                            N_("My registrations")))
+    add_home_link(
+        Role.delegation_admin,
+        MenuItem("entries", "/delegation/entries", N_("Our entries and first review")),
+    )
+    add_home_link(
+        Role.delegation_admin,
+        MenuItem("import", "/delegation/import", N_("Import registrations from Excel")),
+    )
+    add_home_link(Role.contestant, MenuItem("entries", "/me/entries", N_("My registrations")))
 
 
 _menus()
