@@ -1,0 +1,476 @@
+"""Earlier prizes (往届获奖记录): the list behind "a previous first-prize winner of a trade may not
+enter it again" (registration.entries.first_prize_winners).
+
+The organizer uploads an xlsx or a CSV (UTF-8 or GBK/GB18030) with the columns 身份证号, 姓名,
+工种, 奖项 (一等奖/二等奖/三等奖), 年份, 赛事名称. Every row is checked first; one bad row
+stores nothing, and the page lists every problem with its row number. A row already on record
+(same ID number, trade, award and year) is skipped, so uploading the same file twice adds
+nothing. The records are not tied to one competition: a prize won in 2019 bars its winner
+from that trade in every later competition.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from competition import audit
+from competition.audit import Actor
+from competition.db import execute_many, transaction
+from competition.errors import ValidationFailed
+from competition.i18n import N_, Msg
+from competition.tables import Trade
+from registration import idcard
+from registration.entries import NAME
+from registration.queries import name_like
+from registration.tables import AwardHistory
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 50_000
+# A real list of 50,000 rows unpacks to some 15 MB of XML; far more is a zip bomb.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+PAGE_SIZE = 50
+# Chunks of ID numbers per `IN (…)`, under SQLite's old limit of 999 variables.
+LOOKUP_CHUNK = 500
+
+AWARDS: dict[str, str] = {
+    "一等奖": "first",
+    "二等奖": "second",
+    "三等奖": "third",
+    "一等": "first",
+    "二等": "second",
+    "三等": "third",
+    "first": "first",
+    "second": "second",
+    "third": "third",
+}
+AWARD_LABELS: dict[str, Msg] = {
+    "first": N_("First prize"),
+    "second": N_("Second prize"),
+    "third": N_("Third prize"),
+}
+
+
+@dataclass(frozen=True)
+class HistoryColumn:
+    key: str
+    header: str  # as the file names it
+    label: Msg
+    aliases: tuple[str, ...] = ()
+    required: bool = True
+
+
+COLUMNS: tuple[HistoryColumn, ...] = (
+    HistoryColumn("id_number", "身份证号", N_("ID number"), ("身份证号码", "身份证", "idnumber")),
+    HistoryColumn("name", "姓名", N_("Full name"), ("name",)),
+    HistoryColumn("trade_name", "工种", N_("Trade"), ("工种名称", "trade")),
+    HistoryColumn("award", "奖项", N_("Award"), ("获奖等级", "等次", "award")),
+    HistoryColumn("year", "年份", N_("Year"), ("获奖年份", "year")),
+    HistoryColumn(
+        "competition_name", "赛事名称", N_("Competition"), ("赛事", "competition"), required=False
+    ),
+)
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int  # as Excel numbers it (the header is row 1 in a plain file)
+    column: str  # the file's header
+    message: Msg
+
+
+class HistoryRejected(ValidationFailed):
+    """Some rows have problems; nothing was stored."""
+
+    def __init__(self, problems: list[RowProblem]):
+        super().__init__(
+            N_("Problems found: {n}. Nothing was imported; fix them and upload the file again."),
+            code="award_history_rejected",
+            n=len(problems),
+        )
+        self.problems = problems
+
+
+class FileTooLarge(ValidationFailed):
+    status_code = 413
+    default_code = "file_too_large"
+
+
+@dataclass
+class ImportResult:
+    rows: int  # data rows in the file
+    added: int
+    already: int  # on record before, or repeated in the file
+    # Trade names this competition does not hold: kept (they may bar a later competition) and
+    # named, in case one is a typo.
+    unknown_trades: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Record:
+    row: int
+    id_number: str
+    name: str
+    trade_name: str
+    award: str
+    year: int
+    competition_name: str
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.id_number, self.trade_name, self.award, self.year)
+
+
+# ---------------------------------------------------------------------------- reading files
+
+
+def _cell(value: Any) -> Any:
+    """A cell as text, except numbers, which the ID column must recognise as damaged."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()[:10]
+    return value
+
+
+def _check_xlsx(data: bytes) -> None:
+    not_xlsx = ValidationFailed(
+        N_("The file is neither an Excel workbook (.xlsx) nor a CSV file."), code="not_xlsx"
+    )
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise not_xlsx from exc
+    if not any(e.filename == "xl/workbook.xml" for e in entries):
+        raise not_xlsx
+    if sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES:
+        raise FileTooLarge(
+            N_("The workbook is too large once unpacked; split it into several files.")
+        )
+
+
+def _read_xlsx(data: bytes) -> list[list[Any]]:
+    _check_xlsx(data)
+    try:
+        # One row more than allowed is enough to know there are too many; formulas are never
+        # evaluated (calamine reads the values Excel saved).
+        frame = pd.read_excel(
+            io.BytesIO(data),
+            sheet_name=0,
+            header=None,
+            dtype=object,
+            engine="calamine",
+            nrows=MAX_ROWS + 2,
+        )
+    except Exception as exc:
+        raise ValidationFailed(
+            N_(
+                "The workbook could not be read; it may be damaged. Open it in Excel, save it "
+                "again as .xlsx and upload it again."
+            ),
+            code="unreadable",
+        ) from exc
+    return [[_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+
+
+def _decode_csv(data: bytes) -> str:
+    if b"\x00" in data:
+        raise ValidationFailed(
+            N_("The file is neither an Excel workbook (.xlsx) nor a CSV file."), code="not_csv"
+        )
+    has_bom = data.startswith(b"\xef\xbb\xbf")
+    body = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    # Some lines in UTF-8 and others in GBK: lines pasted together from two sources. Decoding
+    # the whole as either would garble part of it, so it is refused with the reason.
+    utf8_lines = 0
+    for line in body.splitlines():
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_lines += 1
+        except UnicodeDecodeError:
+            continue
+    if utf8_lines or has_bom:
+        raise ValidationFailed(
+            N_(
+                "The CSV file mixes two text encodings (some lines UTF-8, others GBK). Open it "
+                "in Excel or a text editor, save it once as “CSV UTF-8” and upload it again."
+            ),
+            code="mixed_encoding",
+        )
+    try:
+        return body.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(
+            N_("The CSV file is neither UTF-8 nor GBK text; save it as “CSV UTF-8” and upload it "
+               "again."),
+            code="unknown_encoding",
+        ) from exc  # fmt: skip
+
+
+def _read_csv(data: bytes) -> list[list[Any]]:
+    text = _decode_csv(data)
+    try:
+        sample = text[:4096]
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
+    except csv.Error:
+        dialect = csv.excel
+    rows = []
+    for row in csv.reader(io.StringIO(text), dialect):
+        rows.append(row)
+        if len(rows) > MAX_ROWS + 1:
+            break
+    return rows
+
+
+def read_grid(data: bytes) -> list[list[Any]]:
+    """The first sheet of an xlsx, or a CSV, as rows of cells; refuses what cannot be one."""
+    if not data:
+        raise ValidationFailed(N_("The file is empty."), code="empty_file")
+    if len(data) > MAX_FILE_BYTES:
+        raise FileTooLarge(
+            N_("The file is larger than {limit} MB."), limit=MAX_FILE_BYTES // (1024 * 1024)
+        )
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ValidationFailed(
+            N_(
+                "This is an old Excel 97–2003 (.xls) file or a password-protected workbook. "
+                "Save it in Excel as “Excel Workbook (*.xlsx)” without a password and upload "
+                "it again."
+            ),
+            code="not_xlsx",
+        )
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data)
+    if data.startswith(b"%PDF") or data[:4] in (b"\x89PNG", b"GIF8") or data[:3] == b"\xff\xd8\xff":
+        raise ValidationFailed(
+            N_("The file is neither an Excel workbook (.xlsx) nor a CSV file."), code="not_csv"
+        )
+    return _read_csv(data)
+
+
+# ---------------------------------------------------------------------------- checking rows
+
+
+def _header_key(text: Any) -> str:
+    text = "".join(str(text).split()).lower()
+    return re.sub(r"\(.*?\)|（.*?）|[*_]", "", text)
+
+
+def _columns(header: list[Any]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    keys = [_header_key(h) for h in header]
+    for column in COLUMNS:
+        names = {_header_key(n) for n in (column.header, column.key, *column.aliases)}
+        for index, key in enumerate(keys):
+            if key in names and column.key not in found:
+                found[column.key] = index
+    missing = [c.header for c in COLUMNS if c.required and c.key not in found]
+    if missing:
+        raise ValidationFailed(
+            N_("The file has no column {columns}; the first row must name the columns."),
+            code="missing_columns",
+            columns="、".join(missing),
+        )
+    return found
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).split())
+
+
+def check_rows(grid: list[list[Any]], *, today: dt.date | None = None) -> list[Record]:
+    """Every data row as a Record, or HistoryRejected naming each problem."""
+    today = today or dt.date.today()
+    first = next((i for i, row in enumerate(grid) if any(_text(c) for c in row)), None)
+    if first is None:
+        raise ValidationFailed(N_("The file has no rows to import."), code="no_rows")
+    columns = _columns(grid[first])
+    data_rows = [
+        (i + 1, row)
+        for i, row in enumerate(grid[first + 1 :], start=first + 1)
+        if any(_text(c) for c in row)
+    ]
+    if len(data_rows) > MAX_ROWS:
+        raise ValidationFailed(
+            N_("The file has more than {limit} rows; split it into several files."),
+            code="too_many_rows",
+            limit=MAX_ROWS,
+        )
+    if not data_rows:
+        raise ValidationFailed(N_("The file has no rows to import."), code="no_rows")
+    headers = {c.key: c.header for c in COLUMNS}
+    problems: list[RowProblem] = []
+    records: list[Record] = []
+
+    def cell(row: list[Any], key: str) -> Any:
+        index = columns.get(key)
+        return row[index] if index is not None and index < len(row) else ""
+
+    for number, row in data_rows:
+        bad = len(problems)
+
+        def problem(key: str, message: Msg, number: int = number) -> None:
+            problems.append(RowProblem(number, headers[key], message))
+
+        raw_id = cell(row, "id_number")
+        number_text = ""
+        if isinstance(raw_id, int | float):
+            problem(
+                "id_number",
+                N_(
+                    "The ID number was stored as a number, which Excel rounds to 15 digits; "
+                    "format the column as text and enter it again."
+                ),
+            )
+        else:
+            try:
+                number_text = idcard.parse(str(raw_id), today=today).number
+            except ValidationFailed as exc:
+                problem("id_number", N_(exc.message, **exc.params))
+        name = _text(cell(row, "name"))
+        if not NAME.match(name) or any(c.isdigit() for c in name):
+            problem("name", N_("Enter the name as on the ID card."))
+        trade_name = _text(cell(row, "trade_name"))
+        if not trade_name:
+            problem("trade_name", N_("The trade is missing."))
+        elif len(trade_name) > 100:
+            problem("trade_name", N_("At most {n} characters.", n=100))
+        award = AWARDS.get(_text(cell(row, "award")).replace(" ", "").lower())
+        if award is None:
+            problem("award", N_("The award must be 一等奖, 二等奖 or 三等奖."))
+        year_text = _text(cell(row, "year")).removesuffix("年")
+        year = int(year_text) if re.fullmatch(r"\d{4}", year_text) else None
+        if year is None or not 1950 <= year <= today.year:
+            problem("year", N_("The year must be between {first} and {last}.", first=1950,
+                               last=today.year))  # fmt: skip
+        competition_name = _text(cell(row, "competition_name"))
+        if len(competition_name) > 200:
+            problem("competition_name", N_("At most {n} characters.", n=200))
+        if len(problems) == bad:
+            assert award is not None and year is not None
+            records.append(
+                Record(number, number_text, name, trade_name, award, year, competition_name)
+            )
+    if problems:
+        raise HistoryRejected(problems)
+    return records
+
+
+# ---------------------------------------------------------------------------- storing
+
+
+async def _on_record(id_numbers: list[str]) -> set[tuple[str, str, str, int]]:
+    keys: set[tuple[str, str, str, int]] = set()
+    for start in range(0, len(id_numbers), LOOKUP_CHUNK):
+        chunk = id_numbers[start : start + LOOKUP_CHUNK]
+        rows = await AwardHistory.select(
+            AwardHistory.id_number, AwardHistory.trade_name, AwardHistory.award, AwardHistory.year
+        ).where(AwardHistory.id_number.is_in(chunk))
+        keys.update((r["id_number"], r["trade_name"], r["award"], r["year"]) for r in rows)
+    return keys
+
+
+async def import_award_history(
+    competition_id: int, data: bytes, *, actor: Actor, filename: str = ""
+) -> ImportResult:
+    """Check every row, then store the new ones in one transaction (all or nothing)."""
+    records = check_rows(read_grid(data))
+    trade_names = {
+        r["name"] for r in await Trade.select(Trade.name).where(Trade.competition == competition_id)
+    }
+    async with transaction():
+        seen = await _on_record(sorted({r.id_number for r in records}))
+        new: list[Record] = []
+        for record in records:
+            if record.key in seen:
+                continue
+            seen.add(record.key)
+            new.append(record)
+        await execute_many(
+            f'INSERT INTO "{AwardHistory._meta.tablename}" '  # noqa: S608 - a fixed table name
+            "(id_number, name, trade_name, award, year, competition_name) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(r.id_number, r.name, r.trade_name, r.award, r.year, r.competition_name) for r in new],
+        )
+        if new:
+            await audit.record(
+                "award_history.import",
+                actor=actor,
+                object_type="award_history",
+                competition_id=competition_id,
+                new={
+                    "file": filename[:200],
+                    "rows": len(records),
+                    "added": len(new),
+                    "people": sorted({idcard.mask(r.id_number) for r in new})[:1000],
+                },
+            )
+    return ImportResult(
+        rows=len(records),
+        added=len(new),
+        already=len(records) - len(new),
+        unknown_trades=sorted({r.trade_name for r in records} - trade_names),
+    )
+
+
+# ---------------------------------------------------------------------------- listing
+
+
+@dataclass
+class HistoryPage:
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    pages: int
+
+
+async def list_award_history(
+    *, search: str = "", award: str | None = None, page: int = 1, page_size: int = PAGE_SIZE
+) -> HistoryPage:
+    """Records newest year first, with masked ID numbers."""
+    conditions = []
+    search = " ".join(search.split())[:50].replace("%", "").replace("_", "")
+    if search:
+        digits = idcard.normalise(search)
+        if re.fullmatch(r"[0-9X]{3,18}", digits):
+            conditions.append(AwardHistory.id_number.like(f"%{digits}"))
+        else:
+            conditions.append(
+                name_like(AwardHistory.name, search) | name_like(AwardHistory.trade_name, search)
+            )
+    if award in AWARD_LABELS:
+        conditions.append(AwardHistory.award == award)
+    count_query = AwardHistory.count()
+    query = AwardHistory.select()
+    for condition in conditions:
+        count_query = count_query.where(condition)
+        query = query.where(condition)
+    total = await count_query
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    rows = (
+        await query.order_by(AwardHistory.year, ascending=False)
+        .order_by(AwardHistory.id)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    for row in rows:
+        row["id_masked"] = idcard.mask(row.pop("id_number"))
+    return HistoryPage(rows=rows, total=total, page=page, pages=pages)
