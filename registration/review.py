@@ -14,6 +14,8 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
+from piccolo.query.functions.aggregate import Count
+
 from competition import audit
 from competition.audit import Actor
 from competition.db import is_postgres, transaction
@@ -73,6 +75,7 @@ async def _entries(entry_ids: list[int], competition_id: int) -> list[dict[str, 
         Entry.ticket_version,
         Entry.session,
         Entry.trade.code,
+        Entry.trade.name,
         Entry.competition.code,
     ).where(Entry.id.is_in(entry_ids) & (Entry.competition == competition_id))
 
@@ -91,14 +94,23 @@ async def _lock(quota_pairs: set[tuple[int, int]], trade_ids: set[int]) -> None:
         )
 
 
+async def _grouped(columns: list, where) -> Counter:
+    """Entries counted per value of `columns`, by the database (GROUP BY)."""
+    rows = await Entry.select(*columns, Count(alias="n")).where(where).group_by(*columns)
+    names = [c._meta.name for c in columns]
+    return Counter(
+        {tuple(r[n] for n in names) if len(names) > 1 else r[names[0]]: r["n"] for r in rows}
+    )
+
+
 async def _counts(
     statuses: tuple[str, ...], pairs: set[tuple[int, int]]
 ) -> Counter[tuple[int, int]]:
     trade_ids = sorted({t for _d, t in pairs})
-    rows = await Entry.select(Entry.delegation, Entry.trade).where(
-        Entry.trade.is_in(trade_ids or [0]) & Entry.status.is_in(list(statuses))
+    return await _grouped(
+        [Entry.delegation, Entry.trade],
+        Entry.trade.is_in(trade_ids or [0]) & Entry.status.is_in(list(statuses)),
     )
-    return Counter((r["delegation"], r["trade"]) for r in rows)
 
 
 async def _caps(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
@@ -173,7 +185,7 @@ async def review_by_delegation(
                             entry["id"],
                             N_(
                                 "The quota for “{trade}” is full ({cap} places).",
-                                trade=entry["trade.code"],
+                                trade=entry["trade.name"],
                                 cap=cap,
                             ),
                         )
@@ -230,13 +242,11 @@ async def _session_loads(trade_ids: set[int]) -> dict[int, list[list[int]]]:
         )
         .order_by(CompetitionSession.starts_at)
     )
-    seated = Counter(
-        r["session"]
-        for r in await Entry.select(Entry.session).where(
-            Entry.trade.is_in(sorted(trade_ids) or [0])
-            & (Entry.status == EntryStatus.approved.value)
-            & Entry.session.is_not_null()
-        )
+    seated = await _grouped(
+        [Entry.session],
+        Entry.trade.is_in(sorted(trade_ids) or [0])
+        & (Entry.status == EntryStatus.approved.value)
+        & Entry.session.is_not_null(),
     )
     loads: dict[int, list[list[int]]] = {t: [] for t in trade_ids}
     for s in sessions:
@@ -320,12 +330,9 @@ async def _approve(entries: list[dict[str, Any]], outcome: ReviewOutcome) -> lis
             Trade.id.is_in(sorted(trade_ids) or [0])
         )
     }
-    trade_totals = Counter(
-        r["trade"]
-        for r in await Entry.select(Entry.trade).where(
-            Entry.trade.is_in(sorted(trade_ids) or [0])
-            & (Entry.status == EntryStatus.approved.value)
-        )
+    trade_totals = await _grouped(
+        [Entry.trade],
+        Entry.trade.is_in(sorted(trade_ids) or [0]) & (Entry.status == EntryStatus.approved.value),
     )
     sequences = await _next_ticket_numbers(trade_ids)
     loads = await _session_loads(trade_ids)
@@ -339,7 +346,7 @@ async def _approve(entries: list[dict[str, Any]], outcome: ReviewOutcome) -> lis
                     entry["id"],
                     N_(
                         "The quota for “{trade}” is full ({cap} places).",
-                        trade=entry["trade.code"],
+                        trade=entry["trade.name"],
                         cap=cap,
                     ),
                 )
@@ -352,7 +359,7 @@ async def _approve(entries: list[dict[str, Any]], outcome: ReviewOutcome) -> lis
                     entry["id"],
                     N_(
                         "“{trade}” has reached its cap of {cap} contestants.",
-                        trade=entry["trade.code"],
+                        trade=entry["trade.name"],
                         cap=trade_cap,
                     ),
                 )
@@ -423,37 +430,3 @@ async def revoke_entry(competition_id: int, entry_id: int, reason: str, *, actor
             new={"status": EntryStatus.revoked.value},
             reason=reason,
         )
-
-
-# ---------------------------------------------------------------------------- quota overview
-
-
-async def quota_usage(
-    competition_id: int, delegation_id: int | None = None
-) -> list[dict[str, Any]]:
-    """Per delegation × trade with a quota: the cap and how many entries are in each status."""
-    query = Quota.select(
-        Quota.delegation,
-        Quota.trade,
-        Quota.max_entries,
-        Quota.delegation.name,
-        Quota.trade.code,
-        Quota.trade.name,
-    ).where(Quota.trade.competition == competition_id)
-    if delegation_id is not None:
-        query = query.where(Quota.delegation == delegation_id)
-    quotas = await query.order_by(Quota.delegation.sort_order).order_by(Quota.trade.sort_order)
-    entry_query = Entry.select(Entry.delegation, Entry.trade, Entry.status).where(
-        Entry.competition == competition_id
-    )
-    if delegation_id is not None:
-        entry_query = entry_query.where(Entry.delegation == delegation_id)
-    counts = Counter((r["delegation"], r["trade"], r["status"]) for r in await entry_query)
-    rows = []
-    for q in quotas:
-        key = (q["delegation"], q["trade"])
-        by_status = {s.value: counts[(*key, s.value)] for s in EntryStatus}
-        rows.append(
-            {**q, **by_status, "held": by_status["delegation_approved"] + by_status["approved"]}
-        )
-    return rows

@@ -321,7 +321,7 @@ class DelegationEntriesController(Controller):
     ) -> Template:
         entry_filter, shown = _filters(mine, trade, status, q)
         result = await queries.list_entries(entry_filter, page_number(page_number_text))
-        usage = await review.quota_usage(mine["competition"], mine["id"])
+        usage = (await queries.quota_overview(mine["competition"], delegation_id=mine["id"])).rows
         return page(
             "registration/delegation/entries.html",
             status_code=status_code,

@@ -54,7 +54,7 @@ def test_a_forged_or_altered_token_is_refused():
     claim = tokens.TicketClaim(competition_id=1, entry_id=7, version=1, ticket_number="X-1")
     token = tokens.sign(claim)
     assert tokens.verify(token) == claim
-    prefix, payload, signature = token.split(".")
+    prefix, _payload, signature = token.split(".")
     altered = tokens._b64(b"1|8|1|X-1")
     for bad in (f"{prefix}.{altered}.{signature}", token[:-2] + "AA", "hello", ""):
         with pytest.raises(Exception) as caught:

@@ -52,7 +52,7 @@ async def test_bulk_first_review_names_the_entry_over_the_quota(client, demo_mut
     assert "通过：3 人。" in html and "未处理：1 人。" in html
     # The fourth is named with the reason, in Chinese.
     refused = html.split('class="refused"')[1].split("</ul>")[0]
-    assert "李秀英" in refused and "“T001”的名额已满（共 3 个）" in refused
+    assert "李秀英" in refused and "“焊工”的名额已满（共 3 个）" in refused
     assert "马建华" not in refused
     assert await AuditLog.count().where(AuditLog.action == "entry.delegation_approved") == 3
     # The quota strip now shows the trade as full.

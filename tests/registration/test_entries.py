@@ -121,8 +121,8 @@ async def test_registration_only_while_open(demo_mutable):
 
 
 async def test_account_claims_an_imported_person_but_not_someone_elses(demo_mutable):
-    from tests.support import make_user
     from competition.tables import Role
+    from tests.support import make_user
 
     cid = demo_mutable.competition_id
     number = new_id()

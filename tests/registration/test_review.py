@@ -11,7 +11,7 @@ from competition.audit import SYSTEM
 from competition.errors import PhaseError, ValidationFailed
 from competition.i18n import render
 from competition.tables import AuditLog, Quota
-from registration import review
+from registration import queries, review
 from registration.tables import Entry
 from tests.registration.helpers import ids, register
 
@@ -134,7 +134,7 @@ async def test_quota_usage_counts_by_status(demo_mutable):
     entry_ids = await _submitted(cid, 2)
     _trade, xn = await ids(cid, "T001", "XN")
     await review.review_by_delegation(cid, xn, entry_ids[:1], True, actor=SYSTEM)
-    rows = await review.quota_usage(cid, xn)
-    welder = next(r for r in rows if r["trade.code"] == "T001")
-    assert welder["max_entries"] == 3 and welder["submitted"] == 1
-    assert welder["delegation_approved"] == 1 and welder["held"] == 1
+    rows = (await queries.quota_overview(cid, delegation_id=xn)).rows
+    welder = next(r for r in rows if r["trade"]["code"] == "T001")
+    assert welder["cap"] == 3 and welder["submitted"] == 1
+    assert welder["waiting"] == 1 and welder["held"] == 1
