@@ -1,0 +1,92 @@
+# Jiangxin (匠心): two commands from a fresh clone — `make demo` to look around, `make test` to
+# check everything. Run `make help` for the list.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Written after a successful install; pip runs again only when pyproject.toml is newer.
+STAMP := $(VENV)/.jiangxin-installed
+# Browser tests drive this binary (Debian's `chromium` package); `playwright install` is never
+# used because it downloads browsers from the internet.
+CHROMIUM ?= /usr/bin/chromium
+export JIANGXIN_CHROMIUM := $(CHROMIUM)
+
+# `make demo PORT=8080 HOST=0.0.0.0`; `make test ARGS="-x tests/competition"`.
+PORT ?=
+HOST ?=
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint messages clean
+
+help:
+	@echo "make demo      install, load the demo competition and serve it (PORT=…, HOST=…)"
+	@echo "make test      install, make sure Chromium is present, run the test suite (ARGS=…)"
+	@echo "make lint      ruff check and ruff format --check"
+	@echo "make messages  regenerate locale/zh_CN/LC_MESSAGES/competition.po"
+	@echo "make install   create $(VENV) and install Jiangxin with its dev dependencies"
+	@echo "make clean     remove $(VENV), caches and build files (keeps databases and the secret)"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+	  echo "error: $(PYTHON) not found. Jiangxin needs Python 3.11 or newer:" >&2; \
+	  echo "       apt-get install python3 python3-venv, or run make PYTHON=/path/to/python3.11" >&2; \
+	  exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "error: Jiangxin needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) -V 2>&1)." >&2; \
+	  echo "       Run make PYTHON=/path/to/python3.11 (or newer)." >&2; \
+	  exit 1; }
+	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then \
+	  echo "error: $(VENV) was made with $$($(BIN)/python -V 2>&1); run make clean first." >&2; \
+	  exit 1; fi
+	@# A venv without a working pip is half made (e.g. Debian without python3-venv): redo it.
+	@if ! { [ -x $(BIN)/python ] && $(BIN)/python -m pip --version >/dev/null 2>&1; }; then \
+	  echo "Creating $(VENV) with $$($(PYTHON) -V 2>&1) …"; \
+	  rm -rf $(VENV); \
+	  if ! $(PYTHON) -m venv $(VENV); then \
+	    rm -rf $(VENV); \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      echo "Installing python3-venv (Debian ships venv's pip bootstrap separately) …"; \
+	      apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv \
+	        && $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }; \
+	    else \
+	      echo "error: $(PYTHON) cannot create a virtual environment." >&2; \
+	      echo "       On Debian or Ubuntu: sudo apt-get install python3-venv" >&2; \
+	      exit 1; \
+	    fi; \
+	  fi; \
+	fi
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[dev]'
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/jiangxin demo $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
+
+test: install
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Chromium for the browser tests (apt-get install chromium) …"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium || exit 1; \
+	  else \
+	    echo "error: the browser tests need Chromium at $(CHROMIUM)." >&2; \
+	    echo "       Install it with: sudo apt-get install -y chromium" >&2; \
+	    echo "       (or point to another one: make test CHROMIUM=/path/to/chromium)" >&2; \
+	    exit 1; \
+	  fi; \
+	  [ -x "$(CHROMIUM)" ] || { echo "error: $(CHROMIUM) is still missing after installing chromium." >&2; exit 1; }; \
+	fi
+	$(BIN)/pytest $(ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+messages: install
+	$(BIN)/python -m competition.i18n_catalogs
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
