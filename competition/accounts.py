@@ -17,7 +17,7 @@ from competition import audit
 from competition.audit import Actor
 from competition.config import get_settings
 from competition.db import transaction
-from competition.errors import Conflict, NotFound, TooManyAttempts, ValidationFailed
+from competition.errors import Conflict, DomainError, NotFound, TooManyAttempts, ValidationFailed
 from competition.i18n import N_
 from competition.tables import (
     Competition,
@@ -297,7 +297,7 @@ async def authenticate(username: str, password: str, address: str) -> int:
         lock = user_lock or address_lock
         if lock:
             raise _too_many(lock)
-        raise ValidationFailed("Wrong username or password.", code="bad_credentials")
+        raise DomainError("Wrong username or password.", code="bad_credentials")  # 400
 
     async with transaction():
         await LoginThrottle.delete().where(LoginThrottle.key_hash == user_key)

@@ -94,16 +94,21 @@ def demo(host: str | None, port: int | None, no_serve: bool) -> None:
     os.environ.setdefault("JIANGXIN_COOKIE_SECURE", "0")
     settings = _settings()
     from competition.demo.loader import DEMO_PASSWORD, load_demo
+    from registration.demo import load_demo_registrations
 
     async def prepare():
         await _migrate()
-        return await load_demo()
+        summary = await load_demo()
+        # The registered contestants in every status, so every page shows something real.
+        registrations = await load_demo_registrations(summary.competition_id)
+        return summary, registrations
 
     click.echo(f"Preparing the demo on {settings.database.engine} …")
-    summary = asyncio.run(prepare())
+    summary, registrations = asyncio.run(prepare())
     host = host or settings.host
     port = port or settings.port
-    click.secho(f"\nDemo competition ready ({summary.changes} records written).", fg="green")
+    click.secho(f"\nDemo competition ready ({summary.changes + registrations} records "
+                "written).", fg="green")
     click.echo(
         f"Open http://{host}:{port}/ and sign in with one of these "
         f"(password for all: {DEMO_PASSWORD}):\n"

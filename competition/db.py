@@ -83,6 +83,31 @@ async def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await tx.connection.executemany(sql, rows)
 
 
+async def copy_records(table: str, columns: list[str], rows: list[tuple]) -> None:
+    """Insert many rows into `table` on the current transaction's connection: COPY on
+    PostgreSQL (`copy_records_to_table`), chunked executemany on SQLite. Columns left out get
+    their database defaults. Values must already have the column's Python type (dates as
+    dates, JSON as text)."""
+    if not rows:
+        return
+    db = engine()
+    tx = db.current_transaction.get()
+    if tx is None:
+        raise RuntimeError("copy_records must run inside db.transaction()")
+    if isinstance(db, PostgresEngine):
+        await tx.connection.copy_records_to_table(table, columns=columns, records=rows)
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    # Table and column names come from code, never from input.
+    sql = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'  # noqa: S608
+    # Each row is its own statement (far under SQLite's variable limit); the chunks only
+    # bound what one call holds.
+    chunk = 20_000
+    for start in range(0, len(rows), chunk):
+        await tx.connection.executemany(sql, rows[start : start + chunk])
+
+
 def _to_dollar_params(sql: str) -> str:
     out, n = [], 0
     for ch in sql:

@@ -66,26 +66,88 @@ async def empty_db():
     yield
 
 
-async def _load_demo():
-    from competition.demo.loader import load_demo
+# Loading the demo costs seconds (argon2 hashes, thousands of quotas); restoring a copy of its
+# tables kept in the same database costs tens of milliseconds. Each variant is loaded once per
+# session, copied into `snap_<variant>_<table>`, and restored from there afterwards.
+_snapshots: dict[str, object] = {}
 
-    if _state["db"] != "demo":
+
+async def _run(sql: str) -> None:
+    from competition.tables import AuditLog
+
+    await AuditLog.raw(sql)
+
+
+async def _take_snapshot(variant: str) -> None:
+    for table in app_tables():
+        name = table._meta.tablename
+        await _run(f'DROP TABLE IF EXISTS "snap_{variant}_{name}"')
+        await _run(f'CREATE TABLE "snap_{variant}_{name}" AS SELECT * FROM "{name}"')
+
+
+async def _restore_snapshot(variant: str) -> None:
+    tables = app_tables()
+    if db.is_postgres():
+        names = ", ".join(f'"{t._meta.tablename}"' for t in tables)
+        async with db.transaction():
+            await _run(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            for table in tables:
+                name = table._meta.tablename
+                await _run(f'INSERT INTO "{name}" SELECT * FROM "snap_{variant}_{name}"')
+                await _run(
+                    f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
+                    f'COALESCE(MAX(id), 0) + 1, false) FROM "{name}"'
+                )
+    else:
+        async with db.transaction():
+            for table in reversed(tables):
+                await _run(f'DELETE FROM "{table._meta.tablename}"')
+            for table in tables:
+                name = table._meta.tablename
+                await _run(f'INSERT INTO "{name}" SELECT * FROM "snap_{variant}_{name}"')
+
+
+async def _load(variant: str):
+    """The demo competition ("demo": structure and accounts; "full": plus ~300 registered
+    contestants across every status), loaded or restored unless it is already there."""
+    if _state["db"] == variant:
+        return _state["demo"]
+    if variant in _snapshots:
+        await _restore_snapshot(variant)
+    else:
+        from competition.demo.loader import load_demo
+        from registration.demo import load_demo_registrations
+
         await truncate_all()
-        _state["demo"] = await load_demo()
-        _state["db"] = "demo"
+        summary = await load_demo()
+        if variant == "full":
+            await load_demo_registrations(summary.competition_id)
+        await _take_snapshot(variant)
+        _snapshots[variant] = summary
+    _state["demo"] = _snapshots[variant]
+    _state["db"] = variant
     return _state["demo"]
 
 
 @pytest.fixture
 async def demo():
-    """The demo competition; tests using it must not change it (see `demo_mutable`)."""
-    return await _load_demo()
+    """The demo competition's structure and accounts; tests using it must not change it
+    (see `demo_mutable`)."""
+    return await _load("demo")
 
 
 @pytest.fixture
 async def demo_mutable():
-    """The demo competition, for a test that changes it: reloaded for whoever comes next."""
-    summary = await _load_demo()
+    """The demo competition, for a test that changes it: restored for whoever comes next."""
+    summary = await _load("demo")
+    yield summary
+    _state["db"] = "dirty"
+
+
+@pytest.fixture
+async def demo_full():
+    """The demo with its registered contestants (every status), for a test that may change it."""
+    summary = await _load("full")
     yield summary
     _state["db"] = "dirty"
 

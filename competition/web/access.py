@@ -24,7 +24,8 @@ def roles(*allowed: Role) -> dict:
 
 
 def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    if handler.opt.get("public"):
+    # Litestar's automatic OPTIONS answer lists the allowed methods and nothing else.
+    if handler.opt.get("public") or connection.scope.get("method") == "OPTIONS":
         return
     allowed = handler.opt.get("roles")
     if not allowed:

@@ -75,11 +75,6 @@ async def test_a_wrong_password_shows_the_chinese_message_and_keeps_the_username
     assert await UserSession.count() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="competition/controllers/session.py answers a wrong password with the status of "
-    "ValidationFailed (422); the sign-in form should answer 400",
-)
 async def test_a_wrong_password_answers_400(empty_db, client):
     await make_user("ma.xiaoyan", Role.organizer)
     response = await attempt(client, "ma.xiaoyan", "not-the-password")
