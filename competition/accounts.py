@@ -308,7 +308,8 @@ async def authenticate(username: str, password: str, address: str) -> int:
 async def clear_sign_in_lock(username: str) -> None:
     """Forget failed sign-ins of a username, e.g. once an organizer has reset its password."""
     await LoginThrottle.delete().where(
-        LoginThrottle.key_hash == _throttle_key("user", username.strip().lower()))
+        LoginThrottle.key_hash == _throttle_key("user", username.strip().lower())
+    )
 
 
 def token_hash(token: str) -> str:

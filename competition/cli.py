@@ -107,8 +107,9 @@ def demo(host: str | None, port: int | None, no_serve: bool) -> None:
     summary, registrations = asyncio.run(prepare())
     host = host or settings.host
     port = port or settings.port
-    click.secho(f"\nDemo competition ready ({summary.changes + registrations} records "
-                "written).", fg="green")
+    click.secho(
+        f"\nDemo competition ready ({summary.changes + registrations} records written).", fg="green"
+    )
     click.echo(
         f"Open http://{host}:{port}/ and sign in with one of these "
         f"(password for all: {DEMO_PASSWORD}):\n"

@@ -106,8 +106,10 @@ def _translated_elsewhere(locale: str, own: Path) -> set:
             continue
         with other.open("rb") as f:
             translated.update(
-                m.id for m in read_po(f, locale=locale)
-                if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string))
+                m.id
+                for m in read_po(f, locale=locale)
+                if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)
+            )
     return translated
 
 

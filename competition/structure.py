@@ -466,8 +466,11 @@ async def import_records(
 
 class ImportRejected(ValidationFailed):
     def __init__(self, plan: Plan):
-        super().__init__(N_("Rows with errors: {n}. Nothing was saved."), code="import_rejected",
-                         n=len(plan.errors))
+        super().__init__(
+            N_("Rows with errors: {n}. Nothing was saved."),
+            code="import_rejected",
+            n=len(plan.errors),
+        )
         self.plan = plan
 
 

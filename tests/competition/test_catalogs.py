@@ -23,8 +23,10 @@ def _translations() -> dict:
     found: dict = defaultdict(dict)
     for name, catalog in _catalogs():
         for message in catalog:
-            if message.id and message.string and (
-                not isinstance(message.string, tuple) or all(message.string)
+            if (
+                message.id
+                and message.string
+                and (not isinstance(message.string, tuple) or all(message.string))
             ):
                 found[message.id][name] = message.string
     return found
@@ -33,8 +35,13 @@ def _translations() -> dict:
 def test_every_message_in_the_code_has_a_chinese_translation():
     translated = _translations()
     missing = sorted(
-        {f"{where}: {msgid!r}" for package in PACKAGES for msgid, where in extract(package)
-         if msgid not in translated})
+        {
+            f"{where}: {msgid!r}"
+            for package in PACKAGES
+            for msgid, where in extract(package)
+            if msgid not in translated
+        }
+    )
     assert not missing, "untranslated:\n" + "\n".join(missing)
 
 

@@ -31,28 +31,60 @@ def jpeg(width: int = 480, height: int = 640, color=(180, 40, 40)) -> bytes:
 
 
 async def ids(competition_id: int, trade_code: str, delegation_code: str) -> tuple[int, int]:
-    trade = await Trade.select(Trade.id).where(
-        (Trade.code == trade_code) & (Trade.competition == competition_id)).first()
-    delegation = await Delegation.select(Delegation.id).where(
-        (Delegation.code == delegation_code) & (Delegation.competition == competition_id)
-    ).first()
+    trade = (
+        await Trade.select(Trade.id)
+        .where((Trade.code == trade_code) & (Trade.competition == competition_id))
+        .first()
+    )
+    delegation = (
+        await Delegation.select(Delegation.id)
+        .where((Delegation.code == delegation_code) & (Delegation.competition == competition_id))
+        .first()
+    )
     return trade["id"], delegation["id"]
 
 
-def entry_in(trade_id: int, delegation_id: int, *, id_number: str | None = None,
-             name: str = "马建华", group: str = "职工组", skill_level: int | None = 4,
-             years: int = 5, **overrides) -> EntryIn:
-    values = dict(name=name, id_number=id_number or new_id(), phone="13900971234",
-                  employer="青海省某某机械有限公司", job="焊工", skill_level=skill_level,
-                  years_of_service=years, delegation_id=delegation_id, trade_id=trade_id,
-                  group_name=group)
+def entry_in(
+    trade_id: int,
+    delegation_id: int,
+    *,
+    id_number: str | None = None,
+    name: str = "马建华",
+    group: str = "职工组",
+    skill_level: int | None = 4,
+    years: int = 5,
+    **overrides,
+) -> EntryIn:
+    values = dict(
+        name=name,
+        id_number=id_number or new_id(),
+        phone="13900971234",
+        employer="青海省某某机械有限公司",
+        job="焊工",
+        skill_level=skill_level,
+        years_of_service=years,
+        delegation_id=delegation_id,
+        trade_id=trade_id,
+        group_name=group,
+    )
     values.update(overrides)
     return EntryIn(**values)
 
 
-async def register(competition_id: int, trade_code: str = "T001", delegation_code: str = "XN",
-                   *, photo: bool = True, account_user_id: int | None = None, **kwargs) -> int:
+async def register(
+    competition_id: int,
+    trade_code: str = "T001",
+    delegation_code: str = "XN",
+    *,
+    photo: bool = True,
+    account_user_id: int | None = None,
+    **kwargs,
+) -> int:
     trade_id, delegation_id = await ids(competition_id, trade_code, delegation_code)
     return await entries.register_entry(
-        competition_id, entry_in(trade_id, delegation_id, **kwargs), actor=SYSTEM,
-        account_user_id=account_user_id, photo=process_photo(jpeg()) if photo else None)
+        competition_id,
+        entry_in(trade_id, delegation_id, **kwargs),
+        actor=SYSTEM,
+        account_user_id=account_user_id,
+        photo=process_photo(jpeg()) if photo else None,
+    )

@@ -105,21 +105,33 @@ async def test_revoked_changed_wrong_trade_and_wrong_session_are_refused(demo_mu
     other = await _approved(cid)
     other_token = await _token(other)
     own = await _own_session(other)
-    wrong_practical = (await CompetitionSession.select(CompetitionSession.id).where(
-        (CompetitionSession.trade == (await ids(cid, "T001", "XN"))[0])
-        & (CompetitionSession.event == "practical") & (CompetitionSession.id != own)).first())["id"]
-    other_trade_session = (await CompetitionSession.select(CompetitionSession.id).where(
-        CompetitionSession.code == "T002-TH").first())["id"]
+    wrong_practical = (
+        await CompetitionSession.select(CompetitionSession.id)
+        .where(
+            (CompetitionSession.trade == (await ids(cid, "T001", "XN"))[0])
+            & (CompetitionSession.event == "practical")
+            & (CompetitionSession.id != own)
+        )
+        .first()
+    )["id"]
+    other_trade_session = (
+        await CompetitionSession.select(CompetitionSession.id)
+        .where(CompetitionSession.code == "T002-TH")
+        .first()
+    )["id"]
     await review.revoke_entry(cid, revoked, "替考", actor=SYSTEM)
     await _at_checkin(cid)
-    result = await checkin.redeem_ticket(revoked_token, revoked_session, uuid.uuid4().hex,
-                                         actor=SYSTEM)
+    result = await checkin.redeem_ticket(
+        revoked_token, revoked_session, uuid.uuid4().hex, actor=SYSTEM
+    )
     assert result.outcome == "refused" and "替考" in result.message.params["reason"]
-    wrong = await checkin.redeem_ticket(other_token, wrong_practical, uuid.uuid4().hex,
-                                        actor=SYSTEM)
+    wrong = await checkin.redeem_ticket(
+        other_token, wrong_practical, uuid.uuid4().hex, actor=SYSTEM
+    )
     assert wrong.outcome == "refused"
-    elsewhere = await checkin.redeem_ticket(other_token, other_trade_session, uuid.uuid4().hex,
-                                            actor=SYSTEM)
+    elsewhere = await checkin.redeem_ticket(
+        other_token, other_trade_session, uuid.uuid4().hex, actor=SYSTEM
+    )
     assert elsewhere.outcome == "refused"
     assert await CheckIn.count() == 0
 
@@ -127,7 +139,8 @@ async def test_revoked_changed_wrong_trade_and_wrong_session_are_refused(demo_mu
 async def test_check_in_closed_before_the_draw_phase(demo_mutable):
     cid = demo_mutable.competition_id
     entry_id = await _approved(cid)
-    result = await checkin.redeem_ticket(await _token(entry_id), await _own_session(entry_id),
-                                         uuid.uuid4().hex, actor=SYSTEM)
+    result = await checkin.redeem_ticket(
+        await _token(entry_id), await _own_session(entry_id), uuid.uuid4().hex, actor=SYSTEM
+    )
     assert result.outcome == "refused"
     assert await CheckIn.count() == 0

@@ -25,8 +25,11 @@ async def test_register_derives_gender_and_birth_date_and_audits(demo_mutable):
     entry = await Entry.select().where(Entry.id == entry_id).first()
     assert entry["status"] == "submitted" and entry["slot"] == 1
     assert entry["group_name"] == "职工组"
-    record = await AuditLog.select().where(
-        (AuditLog.action == "entry.create") & (AuditLog.object_id == str(entry_id))).first()
+    record = (
+        await AuditLog.select()
+        .where((AuditLog.action == "entry.create") & (AuditLog.object_id == str(entry_id)))
+        .first()
+    )
     assert record is not None
 
 
@@ -52,8 +55,7 @@ async def test_second_trade_refused_when_the_limit_is_one(demo_mutable):
 
 async def test_limit_of_two_allows_a_second_trade_and_the_database_backs_it(demo_mutable):
     cid = demo_mutable.competition_id
-    await Competition.update({Competition.max_trades_per_person: 2}).where(
-        Competition.id == cid)
+    await Competition.update({Competition.max_trades_per_person: 2}).where(Competition.id == cid)
     number = new_id()
     await register(cid, id_number=number)
     await register(cid, "T002", id_number=number)
@@ -64,20 +66,32 @@ async def test_limit_of_two_allows_a_second_trade_and_the_database_backs_it(demo
     row = await Entry.select().where(Entry.person == person["id"]).first()
     trade3, _ = await ids(cid, "T003", "XN")
     with pytest.raises(Exception) as caught:
-        await Entry.insert(Entry(competition=cid, trade=trade3, person=person["id"],
-                                 delegation=row["delegation"], slot=2, status="submitted"))
+        await Entry.insert(
+            Entry(
+                competition=cid,
+                trade=trade3,
+                person=person["id"],
+                delegation=row["delegation"],
+                slot=2,
+                status="submitted",
+            )
+        )
     from competition.db import is_integrity_error
+
     assert is_integrity_error(caught.value)
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"id_number": "630102199005171230"}, "id_number"),  # bad checksum
-    ({"phone": "12345"}, "phone"),
-    ({"name": "张3"}, "name"),
-    ({"group": "少年组"}, "group_name"),
-    ({"employer": ""}, "employer"),
-    ({"years": 40}, "years_of_service"),  # 36 years old: cannot have worked 40 years
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"id_number": "630102199005171230"}, "id_number"),  # bad checksum
+        ({"phone": "12345"}, "phone"),
+        ({"name": "张3"}, "name"),
+        ({"group": "少年组"}, "group_name"),
+        ({"employer": ""}, "employer"),
+        ({"years": 40}, "years_of_service"),  # 36 years old: cannot have worked 40 years
+    ],
+)
 async def test_bad_fields_are_named_and_nothing_is_stored(demo_mutable, overrides, field):
     cid = demo_mutable.competition_id
     before = await Entry.count()
@@ -101,15 +115,17 @@ async def test_eligibility_refusal_gives_every_reason(demo_mutable):
 async def test_previous_first_prize_winner_is_barred(demo_mutable):
     cid = demo_mutable.competition_id
     number = new_id()
-    await AwardHistory.insert(AwardHistory(id_number=number, name="马建华", trade_name="焊工",
-                                           award="first", year=2019))
+    await AwardHistory.insert(
+        AwardHistory(id_number=number, name="马建华", trade_name="焊工", award="first", year=2019)
+    )
     with pytest.raises(ValidationFailed) as caught:
         await register(cid, id_number=number)
     assert "一等奖" in translate_error(caught.value)
     # A second prize does not bar.
     other = new_id()
-    await AwardHistory.insert(AwardHistory(id_number=other, trade_name="焊工", award="second",
-                                           year=2019))
+    await AwardHistory.insert(
+        AwardHistory(id_number=other, trade_name="焊工", award="second", year=2019)
+    )
     await register(cid, id_number=other)
 
 
@@ -130,15 +146,20 @@ async def test_account_claims_an_imported_person_but_not_someone_elses(demo_muta
     owner = await make_user("claimer", Role.contestant)
     trade2, xn = await ids(cid, "T002", "XN")
     await Competition.update({Competition.max_trades_per_person: 2}).where(Competition.id == cid)
-    await entries.register_entry(cid, entry_in(trade2, xn, id_number=number), actor=SYSTEM,
-                                 account_user_id=owner)
+    await entries.register_entry(
+        cid, entry_in(trade2, xn, id_number=number), actor=SYSTEM, account_user_id=owner
+    )
     person = await Person.select().where(Person.id_number == number).first()
     assert person["user"] == owner
     intruder = await make_user("intruder", Role.contestant)
     trade3, _ = await ids(cid, "T003", "XN")
     with pytest.raises(Conflict) as caught:
-        await entries.register_entry(cid, entry_in(trade3, xn, id_number=number, group=""),
-                                     actor=SYSTEM, account_user_id=intruder)
+        await entries.register_entry(
+            cid,
+            entry_in(trade3, xn, id_number=number, group=""),
+            actor=SYSTEM,
+            account_user_id=intruder,
+        )
     assert caught.value.code == "id_taken"
 
 
@@ -153,8 +174,10 @@ async def test_editing_an_approved_entry_sends_it_back_and_voids_the_ticket(demo
     assert before["status"] == "approved" and before["ticket_number"]
     trade, xn = await ids(cid, "T001", "XN")
     status = await entries.update_entry(
-        entry_id, entry_in(trade, xn, id_number=number, employer="西宁特殊钢股份有限公司"),
-        actor=SYSTEM)
+        entry_id,
+        entry_in(trade, xn, id_number=number, employer="西宁特殊钢股份有限公司"),
+        actor=SYSTEM,
+    )
     after = await Entry.select().where(Entry.id == entry_id).first()
     assert status == "submitted" and after["status"] == "submitted"
     assert after["ticket_version"] == before["ticket_version"] + 1
@@ -166,8 +189,7 @@ async def test_rejected_entry_is_corrected_and_resubmitted(demo_mutable):
     number = new_id()
     entry_id = await register(cid, id_number=number)
     _trade, xn = await ids(cid, "T001", "XN")
-    await review.review_by_delegation(cid, xn, [entry_id], False, actor=SYSTEM,
-                                      reason="照片不清晰")
+    await review.review_by_delegation(cid, xn, [entry_id], False, actor=SYSTEM, reason="照片不清晰")
     rejected = await Entry.select().where(Entry.id == entry_id).first()
     assert rejected["status"] == "rejected" and rejected["review_note"] == "照片不清晰"
     trade, xn = await ids(cid, "T001", "XN")

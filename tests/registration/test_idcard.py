@@ -37,17 +37,20 @@ def test_lowercase_x_full_width_digits_and_spaces_are_normalised():
     assert idcard.parse(full_width).number == KNOWN_X
 
 
-@pytest.mark.parametrize(("raw", "code"), [
-    ("", "id_missing"),
-    ("11010519491231002", "id_lost_x"),       # Excel dropped the final X
-    ("6.30102E+17", "id_scientific"),          # Excel turned it into a number
-    ("110105491231002", "id_old_15"),          # first-generation 15-digit card
-    ("1101051949123100", "id_length"),
-    ("11010519491231A02X", "id_digits"),
-    ("110105194912310021", "id_checksum"),     # right length, wrong check digit
-    ("110105194902300026", "id_birth_date"),   # 30 February
-    ("110105209901010016", "id_birth_future"),
-])
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("", "id_missing"),
+        ("11010519491231002", "id_lost_x"),  # Excel dropped the final X
+        ("6.30102E+17", "id_scientific"),  # Excel turned it into a number
+        ("110105491231002", "id_old_15"),  # first-generation 15-digit card
+        ("1101051949123100", "id_length"),
+        ("11010519491231A02X", "id_digits"),
+        ("110105194912310021", "id_checksum"),  # right length, wrong check digit
+        ("110105194902300026", "id_birth_date"),  # 30 February
+        ("110105209901010016", "id_birth_future"),
+    ],
+)
 def test_each_wrong_part_is_named(raw, code):
     with pytest.raises(ValidationFailed) as caught:
         idcard.parse(raw, today=dt.date(2026, 11, 25))

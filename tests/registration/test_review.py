@@ -28,8 +28,12 @@ async def test_first_review_stays_inside_the_quota(demo_mutable):
     assert outcome.done == entry_ids[:3]
     assert [i for i, _ in outcome.refused] == [entry_ids[3]]
     assert "3" in render(outcome.refused[0][1])
-    statuses = [r["status"] for r in await Entry.select(Entry.status).where(
-        Entry.id.is_in(entry_ids)).order_by(Entry.id)]
+    statuses = [
+        r["status"]
+        for r in await Entry.select(Entry.status)
+        .where(Entry.id.is_in(entry_ids))
+        .order_by(Entry.id)
+    ]
     assert statuses == ["delegation_approved"] * 3 + ["submitted"]
     assert await AuditLog.count().where(AuditLog.action == "entry.delegation_approved") == 3
 
@@ -58,10 +62,16 @@ async def test_final_approval_issues_tickets_and_seats_in_sessions(demo_mutable)
     await review.review_by_delegation(cid, xn, entry_ids, True, actor=SYSTEM)
     outcome = await review.review_by_organizer(cid, entry_ids, True, actor=SYSTEM)
     assert outcome.done == entry_ids
-    rows = await Entry.select(Entry.ticket_number, Entry.session, Entry.ticket_version).where(
-        Entry.id.is_in(entry_ids)).order_by(Entry.id)
-    assert [r["ticket_number"] for r in rows] == ["QH16-T001-0001", "QH16-T001-0002",
-                                                  "QH16-T001-0003"]
+    rows = (
+        await Entry.select(Entry.ticket_number, Entry.session, Entry.ticket_version)
+        .where(Entry.id.is_in(entry_ids))
+        .order_by(Entry.id)
+    )
+    assert [r["ticket_number"] for r in rows] == [
+        "QH16-T001-0001",
+        "QH16-T001-0002",
+        "QH16-T001-0003",
+    ]
     assert all(r["ticket_version"] == 1 for r in rows)
     # T001 has two practical sessions: the three are spread over both.
     assert len({r["session"] for r in rows}) == 2
@@ -82,13 +92,15 @@ async def test_two_reviewers_at_once_cannot_break_the_quota(demo_mutable):
     entry_ids = await _submitted(cid, 3)
     await review.review_by_delegation(cid, xn, entry_ids, True, actor=SYSTEM)
     await Quota.update({Quota.max_entries: 2}).where(
-        (Quota.delegation == xn) & (Quota.trade == trade))
+        (Quota.delegation == xn) & (Quota.trade == trade)
+    )
     first, second = await asyncio.gather(
         review.review_by_organizer(cid, entry_ids[:2], True, actor=SYSTEM),
         review.review_by_organizer(cid, entry_ids[2:], True, actor=SYSTEM),
     )
-    approved = await Entry.count().where((Entry.delegation == xn) & (Entry.trade == trade)
-                                         & (Entry.status == "approved"))
+    approved = await Entry.count().where(
+        (Entry.delegation == xn) & (Entry.trade == trade) & (Entry.status == "approved")
+    )
     assert approved == 2
     assert len(first.done) + len(second.done) == 2
     assert len(first.refused) + len(second.refused) == 1
@@ -97,6 +109,7 @@ async def test_two_reviewers_at_once_cannot_break_the_quota(demo_mutable):
 async def test_trade_cap_over_all_delegations(demo_mutable):
     cid = demo_mutable.competition_id
     from competition.tables import Trade
+
     trade, xn = await ids(cid, "T001", "XN")
     _t, hx = await ids(cid, "T001", "HX")
     await Trade.update({Trade.max_entries: 2}).where(Trade.id == trade)
