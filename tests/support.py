@@ -65,3 +65,15 @@ async def make_user(
             )
         ],
     )
+
+
+def qr_in_pdf(pdf: bytes) -> str:
+    """Render the first page of a PDF (pdfium, like a browser) and decode the QR code on it."""
+    import pypdfium2
+    import zxingcpp
+
+    page = pypdfium2.PdfDocument(pdf)[0]
+    image = page.render(scale=200 / 72).to_pil()
+    found = zxingcpp.read_barcodes(image)
+    assert found, "no QR code found on the rendered page"
+    return found[0].text

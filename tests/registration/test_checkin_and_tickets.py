@@ -5,11 +5,8 @@ from __future__ import annotations
 import io
 import uuid
 
-import pymupdf  # renders the PDF page so the QR code is read from pixels
 import pypdf
 import pytest
-import zxingcpp
-from PIL import Image
 
 from competition import services
 from competition.audit import SYSTEM
@@ -18,6 +15,7 @@ from competition.tables import CompetitionSession
 from registration import checkin, review, tickets, tokens
 from registration.tables import CheckIn, Entry
 from tests.registration.helpers import ids, new_id, register
+from tests.support import qr_in_pdf
 
 
 async def _approved(cid: int, **kwargs) -> int:
@@ -28,15 +26,6 @@ async def _approved(cid: int, **kwargs) -> int:
     return entry_id
 
 
-def _decode_qr(pdf: bytes) -> str:
-    page = pymupdf.open(stream=pdf, filetype="pdf")[0]
-    pixmap = page.get_pixmap(dpi=200)
-    image = Image.open(io.BytesIO(pixmap.tobytes("png")))
-    found = zxingcpp.read_barcodes(image)
-    assert found, "no QR code found on the rendered ticket"
-    return found[0].text
-
-
 async def test_ticket_pdf_carries_a_verifiable_signed_qr(demo_mutable):
     cid = demo_mutable.competition_id
     number = new_id()
@@ -45,7 +34,7 @@ async def test_ticket_pdf_carries_a_verifiable_signed_qr(demo_mutable):
     text = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert "准" in text and "才让多杰" in text and "QH16-T001-0001" in text
     assert number not in text and number[:4] in text  # the ID number is masked
-    claim = tokens.verify(_decode_qr(pdf))
+    claim = tokens.verify(qr_in_pdf(pdf))
     assert claim.entry_id == entry_id and claim.ticket_number == "QH16-T001-0001"
     assert claim.version == 1
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 import httpx
-import pymupdf  # renders the PDF page so the QR code is read from pixels
 import pytest
-import zxingcpp
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from PIL import Image
 
 from competition.audit import SYSTEM
 from competition.errors import ValidationFailed
@@ -20,7 +16,7 @@ from competition.tables import Role, User
 from registration import review, tokens
 from registration.tables import Entry, Photo
 from tests.registration.helpers import ids, register
-from tests.support import PASSWORD, login, make_user
+from tests.support import PASSWORD, login, make_user, qr_in_pdf
 
 
 @asynccontextmanager
@@ -46,14 +42,6 @@ async def _approved(cid: int, **kwargs) -> int:
     return entry_id
 
 
-def _qr_text(pdf: bytes) -> str:
-    page = pymupdf.open(stream=pdf, filetype="pdf")[0]
-    image = Image.open(io.BytesIO(page.get_pixmap(dpi=200).tobytes("png")))
-    found = zxingcpp.read_barcodes(image)
-    assert found, "no QR code found on the rendered ticket"
-    return found[0].text
-
-
 async def test_each_audience_downloads_the_ticket_pdf_with_a_verifiable_qr(demo_mutable, app):
     cid = demo_mutable.competition_id
     owner = await _user_id("contestant")
@@ -77,7 +65,7 @@ async def test_each_audience_downloads_the_ticket_pdf_with_a_verifiable_qr(demo_
         assert disposition.startswith("inline;")
         assert f"filename*=UTF-8''{quote('准考证-' + number + '.pdf')}" in disposition
         assert response.headers["cache-control"] == "private, no-store"
-        claim = tokens.verify(_qr_text(response.content))
+        claim = tokens.verify(qr_in_pdf(response.content))
         assert (claim.entry_id, claim.ticket_number, claim.competition_id) == (
             entry_id,
             number,
