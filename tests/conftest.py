@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 
 from competition import i18n  # noqa: E402
 
-pytest_plugins = ["tests.fixtures"]
+pytest_plugins = ["tests.fixtures", "tests.browser_support"]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -7,124 +7,27 @@ by the page itself (BarcodeDetector, or the vendored jsQR where the browser has 
 
 from __future__ import annotations
 
-import asyncio
 import io
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Page, async_playwright, expect
 
 from competition import services
 from competition.audit import SYSTEM
 from competition.clock import format_datetime
-from competition.config import REPO_ROOT
 from competition.demo.loader import DEMO_PASSWORD
 from registration import review, tickets
 from registration.tables import CheckIn, Entry
+from tests.browser_support import launch
 from tests.registration.helpers import ids, register
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(os.environ.get("JIANGXIN_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 10_000
 GREEN, AMBER = "rgb(220, 243, 228)", "rgb(255, 241, 199)"  # the card's background colours
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-async def server() -> AsyncIterator[str]:
-    """uvicorn in a process of its own: its own event loop and connection pool (a PostgreSQL
-    pool cannot be shared with the tests' loop), on the database this session uses."""
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own app with fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "competition.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, "JIANGXIN_COOKIE_SECURE": "0"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        async with httpx.AsyncClient() as probe:
-            while True:
-                if process.poll() is not None:
-                    output = (
-                        process.stdout.read().decode(errors="replace") if process.stdout else ""
-                    )
-                    raise AssertionError(f"uvicorn exited with {process.returncode}:\n{output}")
-                try:
-                    if (await probe.get(f"{base}/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "uvicorn did not answer /health in 30 s"
-                await asyncio.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _require_chromium() -> None:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}: `apt-get install chromium`; "
-            "`-m 'not browser'` leaves these tests out."
-        )
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    _require_chromium()
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def _approved(cid: int, **kwargs) -> int:
@@ -163,13 +66,13 @@ async def _checked_in_time(entry_id: int) -> str:
 
 
 async def test_a_scanner_gun_checks_in_green_then_the_same_ticket_shows_amber_already(
-    demo_mutable, server, browser
+    demo_mutable, live_server, browser
 ):
     cid = demo_mutable.competition_id
     [(entry_id, token, session_id)] = await _desk_ready(cid, "才让多杰")
     context = await browser.new_context(viewport={"width": 1024, "height": 768})
     page = await context.new_page()
-    await _open_desk(page, server, cid, session_id)
+    await _open_desk(page, live_server, cid, session_id)
 
     box = page.locator("#scan-input")
     card = page.locator("#scan-result")
@@ -218,20 +121,20 @@ async def test_a_scanner_gun_checks_in_green_then_the_same_ticket_shows_amber_al
 
 
 async def test_a_scan_whose_answer_is_lost_is_retried_with_the_same_nonce_and_counted_once(
-    demo_mutable, server, browser
+    demo_mutable, live_server, browser
 ):
     cid = demo_mutable.competition_id
     [(entry_id, token, session_id)] = await _desk_ready(cid, "李海燕")
     context = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = await context.new_page()
-    await _open_desk(page, server, cid, session_id)
+    await _open_desk(page, live_server, cid, session_id)
 
     sent: list[str] = []
 
     async def lose_the_first_answer(route):
         sent.append(route.request.post_data_json["nonce"])
         if len(sent) == 1:
-            await route.fetch()  # the server checks the contestant in...
+            await route.fetch()  # the live_server checks the contestant in...
             await route.abort("internetdisconnected")  # ...and the answer never arrives
         else:
             await route.continue_()
@@ -267,28 +170,23 @@ def _qr_video(token: str, path: Path) -> None:
 
 
 async def test_the_camera_decodes_the_ticket_and_sends_a_code_held_in_view_once(
-    demo_mutable, server, tmp_path
+    demo_mutable, live_server, tmp_path
 ):
-    _require_chromium()
     cid = demo_mutable.competition_id
     [(entry_id, token, session_id)] = await _desk_ready(cid, "王秀兰")
     video = tmp_path / "ticket.mjpeg"
     _qr_video(token, video)
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                *CHROMIUM_ARGS,
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={video}",
-            ],
+        chromium = await launch(
+            playwright,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
         )
         try:
             context = await chromium.new_context(permissions=["camera"])
             page = await context.new_page()
-            await _open_desk(page, server, cid, session_id)
+            await _open_desk(page, live_server, cid, session_id)
             posts: list[str] = []
             page.on(
                 "request",

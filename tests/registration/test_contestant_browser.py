@@ -8,20 +8,9 @@ thread with its own loop cannot share it. Chromium is Debian's; Playwright only 
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
-from competition.config import REPO_ROOT
 from competition.tables import User
 from registration.tables import Entry, Person, Photo
 from tests.registration.helpers import jpeg, new_id
@@ -29,91 +18,8 @@ from tests.support import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(os.environ.get("JIANGXIN_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 10_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-async def live_server() -> AsyncIterator[str]:
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own app with fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "competition.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, "JIANGXIN_COOKIE_SECURE": "0"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        async with httpx.AsyncClient() as probe:
-            while True:
-                if process.poll() is not None:
-                    output = (
-                        process.stdout.read().decode(errors="replace") if process.stdout else ""
-                    )
-                    raise AssertionError(f"uvicorn exited with {process.returncode}:\n{output}")
-                try:
-                    if (await probe.get(f"{base}/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "uvicorn did not answer /health in 30 s"
-                await asyncio.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture(scope="module")
-async def chromium() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}: `apt-get install chromium`, or leave the "
-            "browser tests out with -m 'not browser'."
-        )
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def trade_options(page: Page) -> list[str]:
@@ -122,8 +28,8 @@ async def trade_options(page: Page) -> list[str]:
     )
 
 
-async def test_a_contestant_signs_up_and_registers_on_a_phone(demo_mutable, live_server, chromium):
-    context = await chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+async def test_a_contestant_signs_up_and_registers_on_a_phone(demo_mutable, live_server, browser):
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     script_errors: list[str] = []
