@@ -305,6 +305,24 @@ async def authenticate(username: str, password: str, address: str) -> int:
     return row["id"]
 
 
+async def throttle_attempt(kind: str, value: str, limit: int) -> None:
+    """Count one attempt of `kind` (e.g. a sign-up) from `value` (e.g. an address) and refuse
+    it once `limit` attempts fall within the window. Each attempt may cost an argon2 hash, so an
+    address cannot make the server hash all day."""
+    key = _throttle_key(kind, value)
+    until = await _locked_until(key)
+    if until is None:
+        async with transaction():
+            until = await _note_failure(key, limit)
+    if until is not None:
+        minutes = max(1, int((until - _now()).total_seconds() // 60) + 1)
+        raise TooManyAttempts(
+            "Too many attempts from this address. Try again in {minutes} minutes.",
+            code="too_many_attempts",
+            minutes=minutes,
+        )
+
+
 async def clear_sign_in_lock(username: str) -> None:
     """Forget failed sign-ins of a username, e.g. once an organizer has reset its password."""
     await LoginThrottle.delete().where(

@@ -19,6 +19,9 @@ from registration import idcard
 
 MOBILE = re.compile(r"^1\d{10}$")
 NAME_MAX_LENGTH = 50
+# Sign-ups an address may make in the throttle window (competition.accounts.LOCK_DURATION): a
+# workplace behind one address signs up many people, a script far more.
+SIGN_UPS_PER_ADDRESS = 30
 MOBILE_TAKEN = N_("An account with this mobile number already exists; sign in instead.")
 
 
@@ -49,9 +52,12 @@ def check_sign_up(mobile: str, name: str, password: str, confirmation: str) -> t
     return mobile, name
 
 
-async def sign_up_contestant(mobile: str, name: str, password: str, confirmation: str) -> int:
+async def sign_up_contestant(
+    mobile: str, name: str, password: str, confirmation: str, *, address: str
+) -> int:
     """Create a contestant's account; returns the new user's id."""
     mobile, name = check_sign_up(mobile, name, password, confirmation)
+    await accounts.throttle_attempt("signup", address, SIGN_UPS_PER_ADDRESS)
     taken = Conflict(MOBILE_TAKEN, code="mobile_taken", field_errors={"mobile": MOBILE_TAKEN})
     if await User.exists().where(User.username == mobile):
         raise taken

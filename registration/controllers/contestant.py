@@ -115,6 +115,7 @@ async def signup(request: Request) -> Template | Redirect:
             values["name"],
             data.get("password", ""),
             data.get("password_confirmation", ""),
+            address=request.client.host if request.client else "unknown",
         )
     except DomainError as exc:
         return _signup_page(values, field_messages(exc), error_message(exc), exc.status_code)

@@ -448,3 +448,25 @@ async def test_other_roles_are_refused_on_contestant_pages(demo, client, usernam
     for path in ("/me/entries", "/me/entries/new", "/me/entries/1/edit"):
         assert (await client.get(path)).status_code == 403
     assert (await post_form(client, "/me/entries/1/withdraw")).status_code == 403
+
+
+async def test_one_address_cannot_sign_up_without_end(demo_mutable, client):
+    """Every sign-up costs an argon2 hash: an address gets SIGN_UPS_PER_ADDRESS a window."""
+    from registration.accounts import SIGN_UPS_PER_ADDRESS
+
+    for _ in range(SIGN_UPS_PER_ADDRESS - 1):
+        await sign_up(client)
+        client.cookies.delete("jx_session")
+    mobile = str(next(_mobiles))
+    refused = await post_form(
+        client,
+        "/signup",
+        {
+            "mobile": mobile,
+            "name": "马建华",
+            "password": PASSWORD,
+            "password_confirmation": PASSWORD,
+        },
+    )
+    assert refused.status_code == 429 and "尝试次数过多" in refused.text
+    assert not await User.exists().where(User.username == mobile)
