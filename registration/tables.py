@@ -72,15 +72,15 @@ class Photo(Table):  # 照片: re-encoded on upload, stored in the database so e
 
 
 class Entry(Table):  # 报名: a person in a trade of a competition, for a delegation
-    competition = ForeignKey(Competition, on_delete=OnDelete.restrict, null=False, index=True)
+    # No single-column indexes on competition, person or delegation: the composite keys below
+    # start with them, and every index costs each of 200,000 imported rows.
+    competition = ForeignKey(Competition, on_delete=OnDelete.restrict, null=False)
     trade = ForeignKey(Trade, on_delete=OnDelete.restrict, null=False, index=True)
-    person = ForeignKey(Person, on_delete=OnDelete.restrict, null=False, index=True)
-    delegation = ForeignKey(Delegation, on_delete=OnDelete.restrict, null=False, index=True)
+    person = ForeignKey(Person, on_delete=OnDelete.restrict, null=False)
+    delegation = ForeignKey(Delegation, on_delete=OnDelete.restrict, null=False)
     group_name = Varchar(length=20, default="")  # 组别, e.g. 职工组; "" when the trade has none
     slot = SmallInt()
-    status = Varchar(
-        length=24, choices=EntryStatus, default=EntryStatus.submitted.value, index=True
-    )
+    status = Varchar(length=24, choices=EntryStatus, default=EntryStatus.submitted.value)
     source = Varchar(length=8, choices=EntrySource, default=EntrySource.self_service.value)
     # The last reason given when the entry was rejected or revoked, shown to the contestant.
     review_note = Text(default="")
