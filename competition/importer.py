@@ -14,20 +14,17 @@ No HTTP here: the controller hands in the uploaded bytes and turns the outcome i
 from __future__ import annotations
 
 import io
-import math
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 import msgspec
-import pandas as pd
 import xlsxwriter
 
-from competition import structure
+from competition import structure, uploads
 from competition.audit import Actor
 from competition.db import transaction
 from competition.errors import ValidationFailed
@@ -47,15 +44,11 @@ from competition.tables import Delegation, EventKind, Industry, Trade
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
-# A 10 MB xlsx can inflate to gigabytes of XML (a zip bomb); a real workbook of 3 × 20,000 rows
-# unpacks to a few tens of megabytes.
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+# A real workbook of 3 × 20,000 rows unpacks to a few tens of megabytes.
+LIMITS = uploads.Limits(
+    max_bytes=MAX_FILE_BYTES, max_rows=MAX_ROWS, max_unpacked_bytes=200 * 1024 * 1024
+)
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class FileTooLarge(ValidationFailed):
-    status_code = 413
-    default_code = "file_too_large"
 
 
 class WorkbookRejected(ValidationFailed):
@@ -327,58 +320,9 @@ _FULL_WIDTH.update({0x3000: " ", 0x00A0: " ", 0x200B: None, 0x200C: None, 0x200D
 _FULL_WIDTH[0xFEFF] = None
 
 
-def clean(value: Any) -> str:
+def clean(value: str) -> str:
     """Cell text with full-width digits made ASCII, and stray and doubled spaces removed."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return " ".join(str(value).translate(_FULL_WIDTH).split())
-
-
-def _header_key(text: str) -> str:
-    # "理论权重(%)", "行业代码*", " Name_EN " all name their column.
-    text = unicodedata.normalize("NFKC", clean(text)).lower()
-    text = re.sub(r"\(.*?\)|[*%\s]", "", text)
-    return text.replace("-", "_")
-
-
-def check_file(data: bytes) -> None:
-    """Refuse anything that is not a reasonably sized xlsx, by its content, not its name."""
-    if not data:
-        raise ValidationFailed(N_("The file is empty."), code="empty_file")
-    if len(data) > MAX_FILE_BYTES:
-        raise FileTooLarge(
-            N_("The file is larger than {limit} MB."), limit=MAX_FILE_BYTES // (1024 * 1024)
-        )
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        # The OLE container: Excel 97–2003 files, and password-protected xlsx files.
-        raise ValidationFailed(
-            N_(
-                "This is an old Excel 97–2003 (.xls) file or a password-protected workbook. "
-                "Save it in Excel as “Excel Workbook (*.xlsx)” without a password and upload "
-                "it again."
-            ),
-            code="not_xlsx",
-        )
-    not_xlsx = ValidationFailed(
-        N_(
-            "The file is not an Excel workbook (.xlsx). Save it in Excel as “Excel Workbook "
-            "(*.xlsx)” and upload it again."
-        ),
-        code="not_xlsx",
-    )
-    if not data.startswith(b"PK\x03\x04"):
-        raise not_xlsx
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, ValueError) as exc:
-        raise not_xlsx from exc
-    if not any(e.filename == "xl/workbook.xml" for e in entries):
-        raise not_xlsx  # a .docx, an .ods or any other zip
-    if sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES:
-        raise FileTooLarge(
-            N_("The workbook is too large once unpacked; split it into several files."),
-        )
+    return " ".join(value.translate(_FULL_WIDTH).split())
 
 
 def _sheet_spec(name: str) -> SheetSpec | None:
@@ -389,74 +333,50 @@ def _sheet_spec(name: str) -> SheetSpec | None:
     return None
 
 
+def _choose_sheets(names: list[str]) -> list[str]:
+    """The recognised sheets, in processing order whatever their order in the file."""
+    wanted: dict[str, SheetSpec] = {}
+    for name in names:
+        spec = _sheet_spec(name)
+        if spec is None:
+            continue  # the 说明 sheet, or any sheet of the user's own
+        other = next((n for n, s in wanted.items() if s is spec), None)
+        if other is not None:
+            raise ValidationFailed(
+                N_("The sheets “{first}” and “{second}” both hold {what}; keep one."),
+                code="duplicate_sheet",
+                first=other,
+                second=name,
+                what=spec.label,
+            )
+        wanted[name] = spec
+    if not wanted:
+        raise ValidationFailed(
+            N_("The workbook has no sheet named 行业, 工种 or 名额."), code="no_sheets"
+        )
+    return sorted(wanted, key=lambda name: SHEETS.index(wanted[name]))
+
+
 def read_workbook(data: bytes) -> Workbook:
     """The recognised sheets of an uploaded workbook, with their columns found.
 
     Raises ValidationFailed for a file that cannot be imported at all; problems of one sheet
     (a missing column) are collected in `Workbook.issues` so every sheet's are named at once.
     """
-    check_file(data)
-    try:
-        with pd.ExcelFile(io.BytesIO(data), engine="calamine") as excel:
-            wanted: dict[str, SheetSpec] = {}
-            for name in excel.sheet_names:
-                spec = _sheet_spec(name)
-                if spec is None:
-                    continue  # the 说明 sheet, or any sheet of the user's own
-                other = next((n for n, s in wanted.items() if s is spec), None)
-                if other is not None:
-                    raise ValidationFailed(
-                        N_("The sheets “{first}” and “{second}” both hold {what}; keep one."),
-                        code="duplicate_sheet",
-                        first=other,
-                        second=name,
-                        what=spec.label,
-                    )
-                wanted[name] = spec
-            if not wanted:
-                raise ValidationFailed(
-                    N_("The workbook has no sheet named 行业, 工种 or 名额."), code="no_sheets"
-                )
-            # Only the recognised sheets are read; every cell as text.
-            frames = pd.read_excel(
-                excel, sheet_name=list(wanted), header=None, dtype=str, engine="calamine"
-            )
-    except ValidationFailed:
-        raise
-    except Exception as exc:
-        raise ValidationFailed(
-            N_(
-                "The workbook could not be read; it may be damaged. Open it in Excel, save it "
-                "again as .xlsx and upload it again."
-            ),
-            code="unreadable",
-        ) from exc
-
     sheets: list[Sheet] = []
     issues: list[Issue] = []
-    for spec in SHEETS:  # processing order, whatever the order in the file
-        name = next((n for n, s in wanted.items() if s is spec), None)
-        if name is None:
-            continue
-        frame = frames[name]
-        grid = [
-            [cell if isinstance(cell, str) else "" for cell in row]
-            for row in frame.itertuples(index=False, name=None)
-        ]
-        sheet = Sheet(spec=spec, title=name, grid=grid)
+    for table in uploads.read_sheets(data, LIMITS, _choose_sheets):
+        spec = _sheet_spec(table.sheet)
+        assert spec is not None
+        sheet = Sheet(spec=spec, title=table.sheet, grid=table.rows)
         _find_columns(sheet, issues)
-        if len(sheet.data_rows) > MAX_ROWS:
-            raise ValidationFailed(
-                N_("The sheet “{sheet}” has {n} rows; at most {limit} can be imported at once."),
-                code="too_many_rows",
-                sheet=name,
-                n=len(sheet.data_rows),
-                limit=MAX_ROWS,
-            )
         sheets.append(sheet)
     if not any(s.data_rows for s in sheets) and not issues:
         raise ValidationFailed(N_("The workbook has no rows to import."), code="no_rows")
     return Workbook(sheets=sheets, issues=issues)
+
+
+_COLUMN_NAMES = {spec.kind: uploads.column_names(spec.columns) for spec in SHEETS}
 
 
 def _find_columns(sheet: Sheet, issues: list[Issue]) -> None:
@@ -465,28 +385,22 @@ def _find_columns(sheet: Sheet, issues: list[Issue]) -> None:
     if first is None:
         return  # an empty sheet imports nothing
     sheet.header_row = first + 1
-    names: dict[str, str] = {}
-    for column in spec.columns:
-        for alias in (column.header, column.key, *column.aliases):
-            names[_header_key(alias)] = column.key
-    for index, text in enumerate(sheet.grid[first]):
-        key = names.get(_header_key(text)) if clean(text) else None
-        if key is None:
-            continue  # a column of the user's own is ignored
-        if key in sheet.columns:
-            issues.append(
-                Issue(
-                    sheet.title,
-                    sheet.header_row,
-                    clean(text),
-                    N_("The column “{column}” appears more than once."),
-                    {"column": clean(text)},
-                )
+    header = sheet.grid[first]
+    match = uploads.match_header(header, _COLUMN_NAMES[spec.kind])
+    sheet.columns = match.positions
+    sheet.headers = match.headers
+    for index in match.repeated:
+        text = uploads.header_text(header[index])
+        issues.append(
+            Issue(
+                sheet.title,
+                sheet.header_row,
+                text,
+                N_("The column “{column}” appears more than once."),
+                {"column": text},
             )
-            sheet.usable = False
-            continue
-        sheet.columns[key] = index
-        sheet.headers[key] = clean(text)
+        )
+        sheet.usable = False
     for column in spec.columns:
         if column.required and column.key not in sheet.columns:
             issues.append(
@@ -876,8 +790,9 @@ async def import_workbook(
 ) -> list[SheetResult]:
     """Import every recognised sheet of an uploaded workbook, or nothing.
 
-    Raises ValidationFailed / FileTooLarge for a file that cannot be read, PhaseError when the
-    structure may no longer change, and WorkbookRejected with every problem otherwise.
+    Raises ValidationFailed for a file that cannot be read (uploads.FileTooLarge, 413, for one
+    too large), PhaseError when the structure may no longer change, and WorkbookRejected with
+    every problem otherwise.
     """
     # Parsing a large workbook takes a CPU-second; a worker thread keeps other requests
     # (judges scoring on tablets) answered meanwhile.

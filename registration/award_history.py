@@ -11,18 +11,14 @@ from that trade in every later competition.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import math
 import re
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
+import anyio
 
-from competition import audit
+from competition import audit, uploads
 from competition.audit import Actor
 from competition.db import execute_many, transaction
 from competition.errors import ValidationFailed
@@ -35,8 +31,10 @@ from registration.tables import AwardHistory
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
-# A real list of 50,000 rows unpacks to some 15 MB of XML; far more is a zip bomb.
-MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+# A real list of 50,000 rows unpacks to some 15 MB of XML.
+LIMITS = uploads.Limits(
+    max_bytes=MAX_FILE_BYTES, max_rows=MAX_ROWS, max_unpacked_bytes=100 * 1024 * 1024
+)
 PAGE_SIZE = 50
 # Chunks of ID numbers per `IN (…)`, under SQLite's old limit of 999 variables.
 LOOKUP_CHUNK = 500
@@ -99,11 +97,6 @@ class HistoryRejected(ValidationFailed):
         self.problems = problems
 
 
-class FileTooLarge(ValidationFailed):
-    status_code = 413
-    default_code = "file_too_large"
-
-
 @dataclass
 class ImportResult:
     rows: int  # data rows in the file
@@ -129,156 +122,14 @@ class Record:
         return (self.id_number, self.trade_name, self.award, self.year)
 
 
-# ---------------------------------------------------------------------------- reading files
-
-
-def _cell(value: Any) -> Any:
-    """A cell as text, except numbers, which the ID column must recognise as damaged."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()[:10]
-    return value
-
-
-def _check_xlsx(data: bytes) -> None:
-    not_xlsx = ValidationFailed(
-        N_("The file is neither an Excel workbook (.xlsx) nor a CSV file."), code="not_xlsx"
-    )
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, ValueError) as exc:
-        raise not_xlsx from exc
-    if not any(e.filename == "xl/workbook.xml" for e in entries):
-        raise not_xlsx
-    if sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES:
-        raise FileTooLarge(
-            N_("The workbook is too large once unpacked; split it into several files.")
-        )
-
-
-def _read_xlsx(data: bytes) -> list[list[Any]]:
-    _check_xlsx(data)
-    try:
-        # One row more than allowed is enough to know there are too many; formulas are never
-        # evaluated (calamine reads the values Excel saved).
-        frame = pd.read_excel(
-            io.BytesIO(data),
-            sheet_name=0,
-            header=None,
-            dtype=object,
-            engine="calamine",
-            nrows=MAX_ROWS + 2,
-        )
-    except Exception as exc:
-        raise ValidationFailed(
-            N_(
-                "The workbook could not be read; it may be damaged. Open it in Excel, save it "
-                "again as .xlsx and upload it again."
-            ),
-            code="unreadable",
-        ) from exc
-    return [[_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
-
-
-def _decode_csv(data: bytes) -> str:
-    if b"\x00" in data:
-        raise ValidationFailed(
-            N_("The file is neither an Excel workbook (.xlsx) nor a CSV file."), code="not_csv"
-        )
-    has_bom = data.startswith(b"\xef\xbb\xbf")
-    body = data.removeprefix(b"\xef\xbb\xbf")
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    # Some lines in UTF-8 and others in GBK: lines pasted together from two sources. Decoding
-    # the whole as either would garble part of it, so it is refused with the reason.
-    utf8_lines = 0
-    for line in body.splitlines():
-        if line.isascii():
-            continue
-        try:
-            line.decode("utf-8")
-            utf8_lines += 1
-        except UnicodeDecodeError:
-            continue
-    if utf8_lines or has_bom:
-        raise ValidationFailed(
-            N_(
-                "The CSV file mixes two text encodings (some lines UTF-8, others GBK). Open it "
-                "in Excel or a text editor, save it once as “CSV UTF-8” and upload it again."
-            ),
-            code="mixed_encoding",
-        )
-    try:
-        return body.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed(
-            N_("The CSV file is neither UTF-8 nor GBK text; save it as “CSV UTF-8” and upload it "
-               "again."),
-            code="unknown_encoding",
-        ) from exc  # fmt: skip
-
-
-def _read_csv(data: bytes) -> list[list[Any]]:
-    text = _decode_csv(data)
-    try:
-        sample = text[:4096]
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
-    except csv.Error:
-        dialect = csv.excel
-    rows = []
-    for row in csv.reader(io.StringIO(text), dialect):
-        rows.append(row)
-        if len(rows) > MAX_ROWS + 1:
-            break
-    return rows
-
-
-def read_grid(data: bytes) -> list[list[Any]]:
-    """The first sheet of an xlsx, or a CSV, as rows of cells; refuses what cannot be one."""
-    if not data:
-        raise ValidationFailed(N_("The file is empty."), code="empty_file")
-    if len(data) > MAX_FILE_BYTES:
-        raise FileTooLarge(
-            N_("The file is larger than {limit} MB."), limit=MAX_FILE_BYTES // (1024 * 1024)
-        )
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ValidationFailed(
-            N_(
-                "This is an old Excel 97–2003 (.xls) file or a password-protected workbook. "
-                "Save it in Excel as “Excel Workbook (*.xlsx)” without a password and upload "
-                "it again."
-            ),
-            code="not_xlsx",
-        )
-    if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data)
-    if data.startswith(b"%PDF") or data[:4] in (b"\x89PNG", b"GIF8") or data[:3] == b"\xff\xd8\xff":
-        raise ValidationFailed(
-            N_("The file is neither an Excel workbook (.xlsx) nor a CSV file."), code="not_csv"
-        )
-    return _read_csv(data)
-
-
 # ---------------------------------------------------------------------------- checking rows
 
 
-def _header_key(text: Any) -> str:
-    text = "".join(str(text).split()).lower()
-    return re.sub(r"\(.*?\)|（.*?）|[*_]", "", text)
+_COLUMN_NAMES = uploads.column_names(COLUMNS)
 
 
-def _columns(header: list[Any]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    keys = [_header_key(h) for h in header]
-    for column in COLUMNS:
-        names = {_header_key(n) for n in (column.header, column.key, *column.aliases)}
-        for index, key in enumerate(keys):
-            if key in names and column.key not in found:
-                found[column.key] = index
+def _columns(header: list[str]) -> dict[str, int]:
+    found = uploads.match_header(header, _COLUMN_NAMES).positions
     missing = [c.header for c in COLUMNS if c.required and c.key not in found]
     if missing:
         raise ValidationFailed(
@@ -289,13 +140,11 @@ def _columns(header: list[Any]) -> dict[str, int]:
     return found
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return " ".join(str(value).split())
+def _text(value: str) -> str:
+    return " ".join(value.split())
 
 
-def check_rows(grid: list[list[Any]], *, today: dt.date | None = None) -> list[Record]:
+def check_rows(grid: list[list[str]], *, today: dt.date | None = None) -> list[Record]:
     """Every data row as a Record, or HistoryRejected naming each problem."""
     today = today or dt.date.today()
     first = next((i for i, row in enumerate(grid) if any(_text(c) for c in row)), None)
@@ -307,19 +156,13 @@ def check_rows(grid: list[list[Any]], *, today: dt.date | None = None) -> list[R
         for i, row in enumerate(grid[first + 1 :], start=first + 1)
         if any(_text(c) for c in row)
     ]
-    if len(data_rows) > MAX_ROWS:
-        raise ValidationFailed(
-            N_("The file has more than {limit} rows; split it into several files."),
-            code="too_many_rows",
-            limit=MAX_ROWS,
-        )
     if not data_rows:
         raise ValidationFailed(N_("The file has no rows to import."), code="no_rows")
     headers = {c.key: c.header for c in COLUMNS}
     problems: list[RowProblem] = []
     records: list[Record] = []
 
-    def cell(row: list[Any], key: str) -> Any:
+    def cell(row: list[str], key: str) -> str:
         index = columns.get(key)
         return row[index] if index is not None and index < len(row) else ""
 
@@ -329,21 +172,13 @@ def check_rows(grid: list[list[Any]], *, today: dt.date | None = None) -> list[R
         def problem(key: str, message: Msg, number: int = number) -> None:
             problems.append(RowProblem(number, headers[key], message))
 
-        raw_id = cell(row, "id_number")
         number_text = ""
-        if isinstance(raw_id, int | float):
-            problem(
-                "id_number",
-                N_(
-                    "The ID number was stored as a number, which Excel rounds to 15 digits; "
-                    "format the column as text and enter it again."
-                ),
-            )
-        else:
-            try:
-                number_text = idcard.parse(str(raw_id), today=today).number
-            except ValidationFailed as exc:
-                problem("id_number", N_(exc.message, **exc.params))
+        try:
+            # A number typed into a General column reads as Excel shows it, "6.30102E+17",
+            # which idcard.parse explains.
+            number_text = idcard.parse(cell(row, "id_number"), today=today).number
+        except ValidationFailed as exc:
+            problem("id_number", N_(exc.message, **exc.params))
         name = _text(cell(row, "name"))
         if not NAME.match(name) or any(c.isdigit() for c in name):
             problem("name", N_("Enter the name as on the ID card."))
@@ -391,7 +226,8 @@ async def import_award_history(
     competition_id: int, data: bytes, *, actor: Actor, filename: str = ""
 ) -> ImportResult:
     """Check every row, then store the new ones in one transaction (all or nothing)."""
-    records = check_rows(read_grid(data))
+    table = await anyio.to_thread.run_sync(uploads.read_table, data, LIMITS)
+    records = check_rows(table.rows)
     trade_names = {
         r["name"] for r in await Trade.select(Trade.name).where(Trade.competition == competition_id)
     }

@@ -1,6 +1,6 @@
 """Batch import of registrations (报名批量导入) by a delegation or the organizer.
 
-The flow: an uploaded xlsx/CSV is read (registration/bulk_read.py), every row is checked and
+The flow: an uploaded xlsx/CSV is read (competition/uploads.py), every row is checked and
 the file is kept in an ImportBatch with a report (the dry run). The uploader then imports the
 valid rows — the stored file is read and checked again, since the database may have changed —
 or nothing. Writing is one transaction: persons upserted on the ID number, entries upserted on
@@ -48,8 +48,9 @@ from competition.i18n import N_, Msg, current_locale, gettext, render
 from competition.phases import Phase, require_phase
 from competition.schemas import SKILL_LEVELS
 from competition.tables import Competition, Delegation, Quota
+from competition.uploads import FileRefused, Table, collecting_later, column_names, match_header
 from registration import entries, idcard
-from registration.bulk_read import FileRefused, Table, collecting_later, read_upload
+from registration.bulk_read import read_upload
 from registration.schemas import EntryIn, TradeRules
 from registration.tables import Entry, EntrySource, EntryStatus, ImportBatch
 
@@ -167,21 +168,7 @@ _SKILL_SPLIT = str.maketrans({c: " " for c in "/()·、,|"})
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 
-def header_key(text: str) -> str:
-    """ "身份证号（必填）", "工龄*", " Trade_Code " all name their column."""
-    text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).lower()
-    out, depth = [], 0
-    for ch in text:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth = max(depth - 1, 0)
-        elif depth == 0 and not ch.isspace() and ch not in "*:":
-            out.append(ch)
-    return "".join(out).replace("-", "_")
-
-
-_ALIASES = {header_key(alias): c.key for c in COLUMNS for alias in (c.header, c.key, *c.aliases)}
+_ALIASES = column_names(COLUMNS)
 
 
 def clean(value: str) -> str:
@@ -369,15 +356,9 @@ def _find_header(rows: list[list[str]]) -> tuple[int, dict[str, int], dict[str, 
         if not "".join(row).strip():
             continue
         first = index if first is None else first
-        positions: dict[str, int] = {}
-        headers: dict[str, str] = {}
-        for position, cell in enumerate(row):
-            key = _ALIASES.get(header_key(cell))
-            if key and key not in positions:
-                positions[key] = position
-                headers[key] = clean(cell)
-        if len(positions) >= 3:
-            return index, positions, headers
+        match = match_header(row, _ALIASES)
+        if len(match.positions) >= 3:
+            return index, match.positions, match.headers
     if first is None:
         raise FileRefused(N_("The file has no rows to import."), code="no_rows")
     return first, {}, {}

@@ -16,8 +16,9 @@ from competition import db
 from competition.audit import SYSTEM
 from competition.i18n import render
 from competition.tables import AuditLog
+from competition.uploads import FileRefused
 from registration import bulk_import, review
-from registration.bulk_read import FileRefused, read_upload
+from registration.bulk_read import read_upload
 from registration.tables import Entry, ImportBatch, Person
 from tests.registration.helpers import ids, register
 from tests.registration.test_bulk_import_files import (

@@ -1,6 +1,7 @@
-"""Reading uploaded registration files (registration/bulk_read.py) — and the builders of real
-files that the other batch import tests use: xlsx written by openpyxl, CSV in UTF-8 (with or
-without BOM) and GBK, and the hostile ones (zip bombs, a sheet claiming a million rows)."""
+"""Reading uploaded registration files (registration/bulk_read.py, over competition/uploads.py)
+— and the builders of real files that the other batch import tests use: xlsx written by
+openpyxl, CSV in UTF-8 (with or without BOM) and GBK, and the hostile ones (zip bombs, a sheet
+claiming a million rows)."""
 
 from __future__ import annotations
 
@@ -195,12 +196,8 @@ import time  # noqa: E402
 import pytest  # noqa: E402
 
 from competition.i18n import translate_error  # noqa: E402
-from registration.bulk_read import (  # noqa: E402
-    MAX_ROWS,
-    MAX_UPLOAD_BYTES,
-    FileRefused,
-    read_upload,
-)
+from competition.uploads import FileRefused  # noqa: E402
+from registration.bulk_read import MAX_ROWS, MAX_UPLOAD_BYTES, read_upload  # noqa: E402
 
 
 def _refusal(data: bytes) -> FileRefused:

@@ -16,8 +16,8 @@ import pytest
 
 from competition.errors import ValidationFailed
 from competition.schemas import Eligibility
+from competition.uploads import Table
 from registration import bulk_import, entries, idcard
-from registration.bulk_read import Table
 from registration.schemas import EntryIn, TradeRules
 from tests.registration.test_bulk_import_files import HEADER
 

@@ -343,14 +343,14 @@ async def test_earlier_prizes_all_or_nothing_with_row_errors(client, demo_mutabl
         client, url, files={"file": ("a.xlsx", buffer.getvalue(), "application/octet-stream")}
     )
     assert response.status_code == 422
-    assert "保存成了数字" in response.text
+    assert "科学计数法" in response.text
     # Mixed encodings and a renamed PDF get their own messages; nothing is stored.
     mixed = (
         _csv([[good, "马永福", "焊工", "一等奖", "2019", ""]], "utf-8")
         + _csv([[new_id(), "韩文斌", "焊工", "二等奖", "2019", ""]], "gbk").split(b"\r\n", 1)[1]
     )
     response = await post_form(client, url, files={"file": ("m.csv", mixed, "text/csv")})
-    assert response.status_code == 422 and "混用了两种编码" in response.text
+    assert response.status_code == 422 and "混用了多种文字编码" in response.text
     response = await post_form(
         client, url, files={"file": ("p.csv", b"%PDF-1.4\n%\xe2\xe3", "text/csv")}
     )
