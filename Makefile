@@ -23,7 +23,7 @@ help:
 	@echo "make demo      install, load the demo competition and serve it (PORT=…, HOST=…)"
 	@echo "make test      install, make sure Chromium is present, run the test suite (ARGS=…)"
 	@echo "make lint      ruff check and ruff format --check"
-	@echo "make messages  regenerate locale/zh_CN/LC_MESSAGES/competition.po"
+	@echo "make messages  add new msgids to the zh_CN catalogs (locale/zh_CN/LC_MESSAGES)"
 	@echo "make install   create $(VENV) and install Jiangxin with its dev dependencies"
 	@echo "make clean     remove $(VENV), caches and build files (keeps databases and the secret)"
 
