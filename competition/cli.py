@@ -38,7 +38,7 @@ async def _migrate() -> None:
 
 @click.group(help="Jiangxin (匠心): run a vocational skills competition end to end.")
 def main() -> None:
-    pass
+    """The command group; each sub-command below does the work."""
 
 
 @main.command(help="Create or upgrade the database schema (runs pending migrations).")

@@ -23,7 +23,7 @@ SECRET_FILE = ".jiangxin_secret"  # noqa: S105 - a file name, not a secret
 
 
 class ConfigError(ValueError):
-    pass
+    """A setting in the environment that cannot be used; the message says which and why."""
 
 
 @dataclass(frozen=True)

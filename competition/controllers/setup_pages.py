@@ -110,6 +110,7 @@ class SetupPages(Controller):
     filter_names: ClassVar[tuple[str, ...]] = ()
 
     # ------------------------------------------------------------ hooks for each kind
+    # The three below are abstract: every concrete page class defines them.
 
     async def list_context(
         self, competition: dict[str, Any], filters: dict[str, str]
