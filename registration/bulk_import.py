@@ -38,7 +38,6 @@ from typing import Any
 
 import aiosqlite
 import anyio
-import numpy as np
 import xlsxwriter
 
 from competition import db
@@ -385,38 +384,6 @@ def _check_header(
     return index, positions, headers
 
 
-# ---------------------------------------------------------------------------- the ID screen
-
-_WEIGHTS = np.array(idcard.WEIGHTS, dtype=np.int64)
-_CHECK_CODES = np.frombuffer(idcard.CHECK_CHARS.encode("ascii"), dtype=np.uint8)
-_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
-_PLACEHOLDER_ID = "0" * 18
-
-
-def screen_ids(numbers: list[str], today: dt.date) -> tuple[np.ndarray, np.ndarray]:
-    """For normalised ID numbers: which are certainly valid (what `idcard.parse` accepts:
-    18 characters, 17 digits, a real birth date from 1900 to today, the check character),
-    and their birth dates as YYYYMMDD integers."""
-    n = len(numbers)
-    if n == 0:
-        return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
-    shaped = np.fromiter((len(x) == 18 and x.isascii() for x in numbers), dtype=bool, count=n)
-    text = "".join(x if ok else _PLACEHOLDER_ID for x, ok in zip(numbers, shaped, strict=True))
-    chars = np.frombuffer(text.encode("ascii"), dtype=np.uint8).reshape(n, 18)
-    digits = chars[:, :17].astype(np.int64) - 48
-    ok = shaped & ((digits >= 0) & (digits <= 9)).all(axis=1)
-    ok &= chars[:, 17] == _CHECK_CODES[(digits @ _WEIGHTS) % 11]
-    year = digits[:, 6] * 1000 + digits[:, 7] * 100 + digits[:, 8] * 10 + digits[:, 9]
-    month = digits[:, 10] * 10 + digits[:, 11]
-    day = digits[:, 12] * 10 + digits[:, 13]
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = _MONTH_DAYS[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
-    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
-    birth = year * 10000 + month * 100 + day
-    ok &= (year >= 1900) & (birth <= today.year * 10000 + today.month * 100 + today.day)
-    return ok, birth
-
-
 # ---------------------------------------------------------------------------- row checks
 
 
@@ -553,7 +520,7 @@ def _check_rows(table: Table, context: Context) -> Plan:
     groups, delegation_text = column("group"), column("delegation")
     ids = column("id_number", normalise_column)
     today = dt.date.today()
-    screened, birth_numbers = screen_ids(ids, today)
+    screened, birth_numbers = idcard.screen_many(ids, today)
     id_ok = screened.tolist()
     births = birth_numbers.tolist()
     today_number = today.year * 10000 + today.month * 100 + today.day

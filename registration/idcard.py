@@ -12,6 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import numpy as np
+
 from competition.errors import ValidationFailed
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -114,3 +116,34 @@ def compose(region: str, birth: dt.date, sequence: int) -> str:
     whose last digit is odd for a man and even for a woman."""
     first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
     return first17 + check_character(first17)
+
+
+_WEIGHT_VECTOR = np.array(WEIGHTS, dtype=np.int64)
+_CHECK_CODES = np.frombuffer(CHECK_CHARS.encode("ascii"), dtype=np.uint8)
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_PLACEHOLDER_ID = "0" * 18
+
+
+def screen_many(numbers: list[str], today: dt.date) -> tuple[np.ndarray, np.ndarray]:
+    """`parse` for a whole column at once, for batch imports: which normalised numbers are
+    certainly valid (18 characters, 17 digits, a real birth date from 1900 to today, the check
+    character) and their birth dates as YYYYMMDD integers. Rows it doubts go through `parse`
+    for the message. Vectorised because `parse` costs ~5 µs a number, ~1 s for 200,000."""
+    n = len(numbers)
+    if n == 0:
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
+    shaped = np.fromiter((len(x) == 18 and x.isascii() for x in numbers), dtype=bool, count=n)
+    text = "".join(x if ok else _PLACEHOLDER_ID for x, ok in zip(numbers, shaped, strict=True))
+    chars = np.frombuffer(text.encode("ascii"), dtype=np.uint8).reshape(n, 18)
+    digits = chars[:, :17].astype(np.int64) - 48
+    ok = shaped & ((digits >= 0) & (digits <= 9)).all(axis=1)
+    ok &= chars[:, 17] == _CHECK_CODES[(digits @ _WEIGHT_VECTOR) % 11]
+    year = digits[:, 6] * 1000 + digits[:, 7] * 100 + digits[:, 8] * 10 + digits[:, 9]
+    month = digits[:, 10] * 10 + digits[:, 11]
+    day = digits[:, 12] * 10 + digits[:, 13]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = _MONTH_DAYS[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
+    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    birth = year * 10000 + month * 100 + day
+    ok &= (year >= 1900) & (birth <= today.year * 10000 + today.month * 100 + today.day)
+    return ok, birth

@@ -85,7 +85,7 @@ def _ids() -> list[str]:
 
 def test_the_id_screen_accepts_exactly_what_idcard_parse_accepts():
     numbers = [bulk_import.normalise_column([raw])[0] for raw in _ids()]
-    screened, births = bulk_import.screen_ids(numbers, TODAY)
+    screened, births = idcard.screen_many(numbers, TODAY)
     assert screened.sum() > 50 and (~screened).sum() > 50
     for number, ok, birth in zip(numbers, screened.tolist(), births.tolist(), strict=True):
         try:
