@@ -24,7 +24,7 @@ UNIQUE_KEYS = {
 
 
 class RawTable(Table):
-    pass
+    """Only a handle for running raw SQL inside the migration's transaction."""
 
 
 async def forwards():

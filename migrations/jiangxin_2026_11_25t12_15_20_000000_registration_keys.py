@@ -24,7 +24,7 @@ INDEXES = [
 
 
 class RawTable(Table):
-    pass
+    """Only a handle for running raw SQL inside the migration's transaction."""
 
 
 async def forwards():

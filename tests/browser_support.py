@@ -96,7 +96,8 @@ async def live_server() -> AsyncIterator[str]:
                     if (await probe.get(f"{base}/health")).status_code == 200:
                         break
                 except httpx.TransportError:
-                    pass
+                    await asyncio.sleep(0.1)  # not listening yet
+                    continue
                 assert time.monotonic() < deadline, f"uvicorn did not answer in {START_TIMEOUT_S} s"
                 await asyncio.sleep(0.1)
         yield base

@@ -9,6 +9,7 @@ form can send the organizer back to the list it came from.
 
 from __future__ import annotations
 
+import abc
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -97,7 +98,7 @@ def _first_row_error(exc: DomainError) -> str:
     return translate_error(exc)
 
 
-class SetupPages(Controller):
+class SetupPages(Controller, abc.ABC):
     """New, edit and delete of one kind of record; each subclass adds its list page."""
 
     opt = roles(Role.organizer)
@@ -110,18 +111,20 @@ class SetupPages(Controller):
     filter_names: ClassVar[tuple[str, ...]] = ()
 
     # ------------------------------------------------------------ hooks for each kind
-    # The three below are abstract: every concrete page class defines them.
 
+    @abc.abstractmethod
     async def list_context(
         self, competition: dict[str, Any], filters: dict[str, str]
     ) -> dict[str, Any]:
-        raise NotImplementedError
+        """Defined by every concrete page class."""
 
+    @abc.abstractmethod
     def read_form(self, data: dict[str, str], row: dict[str, Any] | None, options: Options) -> Any:
-        raise NotImplementedError
+        """Defined by every concrete page class."""
 
+    @abc.abstractmethod
     def form_values(self, row: dict[str, Any], options: Options) -> dict[str, str]:
-        raise NotImplementedError
+        """Defined by every concrete page class."""
 
     def default_values(self, request: Request, options: Options) -> dict[str, str]:
         return {}
