@@ -112,10 +112,11 @@ class Delegation(Table):  # 推荐单位 / 代表队
 
 
 class Quota(Table):  # 名额: how many a delegation may enter in a trade
-    # unique: (delegation, trade)
+    # unique: (delegation, trade). Which entries use a place: registration/quotas.py.
     delegation = ForeignKey(Delegation, on_delete=OnDelete.cascade, null=False, index=True)
     trade = ForeignKey(Trade, on_delete=OnDelete.cascade, null=False, index=True)
-    max_entries = Integer()
+    # None: unlimited. No row at all for a delegation × trade means no places (0).
+    max_entries = Integer(null=True, default=None)
 
 
 class Venue(Table):  # 赛场
@@ -155,12 +156,14 @@ class User(Table, tablename="app_user"):  # 用户 ("user" is reserved in Postgr
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class RoleGrant(Table):  # 角色授权: a role, optionally scoped to a competition, delegation or trade
+class RoleGrant(Table):  # 角色授权: a role, optionally scoped to a competition, delegation, trade
+    # or venue (a check-in clerk's door)
     user = ForeignKey(User, on_delete=OnDelete.cascade, null=False, index=True)
     role = Varchar(length=20, choices=Role)
     competition = ForeignKey(Competition, on_delete=OnDelete.cascade, null=True, default=None)
     delegation = ForeignKey(Delegation, on_delete=OnDelete.cascade, null=True, default=None)
     trade = ForeignKey(Trade, on_delete=OnDelete.cascade, null=True, default=None)
+    venue = ForeignKey(Venue, on_delete=OnDelete.cascade, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

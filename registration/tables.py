@@ -55,10 +55,35 @@ class Person(Table):  # 参赛人员: one human, across competitions, keyed by t
     job = Varchar(length=50, default="")  # 岗位/工种
     skill_level = SmallInt(null=True, default=None)  # 职业技能等级 5..1, None = none
     years_of_service = SmallInt(default=0)  # 工龄
+    # Who may change the record (registration/people.py): the person's own account once it
+    # claimed the record, else the delegation that entered it, else only an organizer.
     # The account of a person who registered (or claimed the record) online.
     user = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None, unique=True)
+    # The delegation that first entered the person (by import or form); the same delegation
+    # code in a later competition counts as the same owner.
+    owner_delegation = ForeignKey(
+        Delegation, on_delete=OnDelete.set_null, null=True, default=None, index=True
+    )
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class ClaimStatus(enum.StrEnum):
+    pending = "pending"  # waiting for the owning delegation (or an organizer) to confirm
+    confirmed = "confirmed"
+    refused = "refused"
+
+
+class PersonClaim(Table):  # 认领: an account asks to take over a record a delegation made
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, null=False, index=True)
+    user = ForeignKey(User, on_delete=OnDelete.cascade, null=False, index=True)
+    status = Varchar(length=12, choices=ClaimStatus, default=ClaimStatus.pending.value)
+    # "phone": the account's mobile number matched the one on file; "delegation"/"organizer":
+    # confirmed by a person of that role.
+    proof = Varchar(length=12, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    decided_at = Timestamptz(null=True, default=None)
+    decided_by = Integer(null=True, default=None)
 
 
 class Photo(Table):  # 照片: re-encoded on upload, stored in the database so every worker sees it

@@ -60,6 +60,14 @@ def event_label(event: str) -> str:
     return gettext(EVENT_LABELS[EventKind(event)])
 
 
+def localized(name: str, name_en: str | None = "") -> str:
+    """A trade's, industry's or competition's name in the page's language: the English name on
+    English pages when there is one, else the Chinese name."""
+    if name_en and current_locale.get() != "zh_CN":
+        return name_en
+    return name
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -77,6 +85,7 @@ def build_environment() -> Environment:
         role_label=role_label,
         delegation_kind_label=delegation_kind_label,
         event_label=event_label,
+        localized=localized,
         notice_text=notice_text,
         competition_menu=COMPETITION_MENU,
         home_links=HOME_LINKS,
