@@ -4,8 +4,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Written after a successful install; pip runs again only when pyproject.toml is newer.
+# Written after a successful install; pip runs again only when pyproject.toml is newer. The demo
+# needs only the runtime dependencies; `make test` adds the test and lint tools (the `dev` extra).
 STAMP := $(VENV)/.jiangxin-installed
+DEV_STAMP := $(VENV)/.jiangxin-dev-installed
 # Browser tests drive this binary (Debian's `chromium` package); `playwright install` is never
 # used because it downloads browsers from the internet.
 CHROMIUM ?= /usr/bin/chromium
@@ -17,14 +19,15 @@ HOST ?=
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint messages clean
+.PHONY: help install install-dev demo test lint messages clean
 
 help:
 	@echo "make demo      install, load the demo competition and serve it (PORT=…, HOST=…)"
 	@echo "make test      install, make sure Chromium is present, run the test suite (ARGS=…)"
 	@echo "make lint      ruff check and ruff format --check"
 	@echo "make messages  add new msgids to the zh_CN catalogs (locale/zh_CN/LC_MESSAGES)"
-	@echo "make install   create $(VENV) and install Jiangxin with its dev dependencies"
+	@echo "make install   create $(VENV) and install Jiangxin (what the demo needs)"
+	@echo "make install-dev  install also the test and lint tools (make test does this)"
 	@echo "make clean     remove $(VENV), caches and build files (keeps databases and the secret)"
 
 install: $(STAMP)
@@ -59,13 +62,19 @@ $(STAMP): pyproject.toml
 	  fi; \
 	fi
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install -e .
 	@touch $(STAMP)
+
+install-dev: $(DEV_STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -e '.[dev]'
+	@touch $(DEV_STAMP)
 
 demo: install
 	$(BIN)/jiangxin demo $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
 
-test: install
+test: install-dev
 	@if [ ! -x "$(CHROMIUM)" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "Installing Chromium for the browser tests (apt-get install chromium) …"; \
@@ -80,9 +89,10 @@ test: install
 	fi
 	$(BIN)/pytest $(ARGS)
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 messages: install
 	$(BIN)/python -m competition.i18n_catalogs
