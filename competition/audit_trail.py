@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from competition.accounts import Identity
+from competition.accounts import ROLE_LABELS, Identity
 from competition.errors import PermissionDenied
 from competition.i18n import N_, Msg, gettext, render
 from competition.phases import PHASE_LABELS
@@ -132,6 +132,8 @@ FIELD_LABELS: dict[str, Msg] = {
 # Values shown by their label: field → value → label. Packages add theirs.
 VALUE_LABELS: dict[str, dict[str, Msg]] = {
     "phase": {p.value: label for p, label in PHASE_LABELS.items()},
+    "role": {r.value: label for r, label in ROLE_LABELS.items()},
+    "roles": {r.value: label for r, label in ROLE_LABELS.items()},
     "kind": {
         DelegationKind.city.value: N_("City/prefecture union"),
         DelegationKind.industry_union.value: N_("Provincial industry union"),

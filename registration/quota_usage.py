@@ -51,7 +51,7 @@ def _cell(cap: int | None, counts: dict[str, int], *, has_quota: bool) -> dict[s
     }
 
 
-@dataclass
+@dataclass(slots=True)
 class PlaceTotals:
     """Totals over some cells, with rows and places apart."""
 
@@ -68,6 +68,7 @@ class PlaceTotals:
     revoked: int = 0
 
     def add(self, cell: dict[str, Any]) -> None:
+        # Spelled out: this runs three times per cell (its row, its column, the whole).
         if cell["has_quota"]:
             self.quota_rows += 1
             if cell["cap"] is None:
@@ -76,8 +77,12 @@ class PlaceTotals:
                 self.places += cell["cap"]
         self.full += cell["full"]
         self.over += cell["over"]
-        for key in _SUMMED:
-            setattr(self, key, getattr(self, key) + cell[key])
+        self.submitted += cell["submitted"]
+        self.waiting += cell["waiting"]
+        self.approved += cell["approved"]
+        self.held += cell["held"]
+        self.rejected += cell["rejected"]
+        self.revoked += cell["revoked"]
 
 
 async def _pair_counts(conditions: list[Any]) -> dict[tuple[int, int], dict[str, int]]:

@@ -1,5 +1,6 @@
 """The organizer's (组委会) registration pages in one competition: final review (终审) single and
-in bulk, revocation, the quota overview, the registration list as xlsx, and earlier prizes
+in bulk, revocation, the quota matrix and the registration dashboard (built with the supervisor's
+in registration/controllers/statistics.py), the registration list as xlsx, and earlier prizes
 (往届获奖记录) for the "no second first prize" rule.
 
 The organizer's entry page and export carry the full ID number (identity checks at the venue

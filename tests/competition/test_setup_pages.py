@@ -1146,3 +1146,27 @@ async def test_demo_quota_fill_for_a_trade_is_one_audited_import(demo_mutable, c
         (AuditLog.action == "quota.update") & (AuditLog.actor_name == "organizer")
     )
     assert len(updates) == 29
+
+
+async def test_the_setup_pages_speak_english_on_english_pages(demo, client):
+    await login(client, "organizer")
+    client.cookies.set("lang", "en")
+    cid = demo.competition_id
+    headings = {
+        "industries": "Industries 23 in all",
+        "trades": "Trades 102 of 102",
+        "delegations": "Delegations 29 in all",
+        "quotas": "Quotas 2958 quota rows · 6206 places",
+        "venues": "Venues 10 in all",
+    }
+    for slug, heading in headings.items():
+        page = (await client.get(base(cid, slug))).text
+        h1 = " ".join(
+            html.unescape(
+                re.sub(r"<[^>]+>", " ", re.search(r"<h1>(.*?)</h1>", page, re.S)[1])
+            ).split()
+        )
+        assert h1 == heading, slug
+        assert not CJK.search(h1), slug
+    quotas = (await client.get(base(cid, "quotas"), params={"trade": "T001"})).text
+    assert "<h2><code>T001</code> Welder</h2>" in quotas
