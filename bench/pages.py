@@ -2,6 +2,7 @@
 registration dashboard and the audit trail with 200,000 entries.
 
     .venv/bin/python bench/pages.py [--entries 200000] [--repeat 5] [--postgres URL]
+    .venv/bin/python bench/pages.py --demo [--postgres URL]     # the demo's 312 contestants
 
 Builds a temporary SQLite database (and, with --postgres, a temporary database on that server,
 dropped afterwards), loads the demo structure (102 trades, 29 delegations, 2,958 quota rows),
@@ -14,6 +15,9 @@ through the app in-process (httpx over ASGI, signed in as the demo organizer): t
 The ceiling, measured in the same run through the same engine: the statements the page cannot
 do without — the GROUP BYs of the counts it shows (quota matrix and dashboard) or the one page of
 50 records by id (audit trail) — without building or rendering anything.
+
+With --demo the entries are the demo's own (registration/demo.py: 312 contestants in every
+status, registered through the import and the review services) and the demo's quotas.
 
 Each database runs in a child process of its own, because Piccolo binds its tables to the engine
 named by DATABASE_URL when they are imported.
@@ -44,6 +48,7 @@ MIX = (
     ("revoked", 3),
 )
 DAYS = 45
+DEMO = 0  # --demo: the demo's own contestants instead of generated entries
 
 
 async def _build(entries: int) -> int:
@@ -59,6 +64,12 @@ async def _build(entries: int) -> int:
     await db.prepare_database()
     started = time.perf_counter()
     cid = (await load_demo()).competition_id
+    if entries == DEMO:
+        from registration.demo import load_demo_registrations
+
+        await load_demo_registrations(cid)
+        print(f"  the demo loaded in {time.perf_counter() - started:.1f} s", flush=True)
+        return cid
     trades = await Trade.select(Trade.id, Trade.code).where(Trade.competition == cid)
     delegations = await Delegation.select(Delegation.id).where(Delegation.competition == cid)
     # Quotas a real competition of this size would have: each pair holds about its share.
@@ -191,8 +202,9 @@ async def _measure(entries: int, repeat: int) -> None:
                 cid,
             )
 
+        records = await AuditLog.count()
         middle = (
-            await AuditLog.select(AuditLog.id).order_by(AuditLog.id).offset(entries // 2).first()
+            await AuditLog.select(AuditLog.id).order_by(AuditLog.id).offset(records // 2).first()
         )["id"]
 
         async def audit_sql():
@@ -251,7 +263,8 @@ def child(url: str, entries: int, repeat: int) -> None:
 
 
 def _run_child(label: str, url: str, args: argparse.Namespace) -> int:
-    print(f"\n{label}: {args.entries:,} entries", flush=True)
+    what = "the demo's contestants" if args.entries == DEMO else f"{args.entries:,} entries"
+    print(f"\n{label}: {what}", flush=True)
     command = [
         sys.executable,
         __file__,
@@ -292,8 +305,11 @@ def main() -> int:
     parser.add_argument("--entries", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--postgres", help="postgresql://user@host:port/db (any existing db)")
+    parser.add_argument("--demo", action="store_true", help="the demo's contestants")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.demo:
+        args.entries = DEMO
     if args.child:
         child(args.child, args.entries, args.repeat)
         return 0

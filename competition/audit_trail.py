@@ -514,7 +514,7 @@ async def readable(rows: list[dict[str, Any]], scope: Scope) -> list[dict[str, A
                 "action": r["action"],
                 "label": action_label(r["action"]),
                 "known": r["action"] in ACTION_LABELS,
-                "actor": actors.get(r["actor_id"]) or r["actor_name"] or gettext("system"),
+                "actor": scrub(actors.get(r["actor_id"]) or r["actor_name"] or gettext("system")),
                 "competition_id": r["competition_id"],
                 "object_type": r["object_type"],
                 "object_label": kind.label if kind else None,

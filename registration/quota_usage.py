@@ -261,17 +261,19 @@ async def quota_matrix(
         keep_t = {t for _d, t in hits}
         delegations = [d for d in delegations if d["id"] in keep_d]
         trades = [t for t in trades if t["id"] in keep_t]
-    totals = PlaceTotals()
-    row_totals = {d["id"]: PlaceTotals() for d in delegations}
-    column_totals = {t["id"]: PlaceTotals() for t in trades}
-    for (d, t), cell in cells.items():
-        if d in row_totals and t in column_totals:
-            row_totals[d].add(cell)
-            column_totals[t].add(cell)
-            totals.add(cell)
     pages = max(1, -(-len(trades) // per_page))
     page = min(max(1, page), pages)
     shown = trades[(page - 1) * per_page : page * per_page]
+    kept = {t["id"] for t in trades}
+    totals = PlaceTotals()
+    row_totals = {d["id"]: PlaceTotals() for d in delegations}
+    column_totals = {t["id"]: PlaceTotals() for t in shown}  # only the page's columns show
+    for (d, t), cell in cells.items():
+        if d in row_totals and t in kept:
+            row_totals[d].add(cell)
+            totals.add(cell)
+            if t in column_totals:
+                column_totals[t].add(cell)
     for d in delegations:
         d["totals"] = row_totals[d["id"]]
     for t in shown:
