@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from piccolo.query.functions.aggregate import Count, Sum
+
 from competition.schemas import SKILL_LEVELS, events_from_json
 from competition.tables import (
     CompetitionSession,
@@ -106,6 +108,7 @@ async def quotas(
         Quota.all_columns(),
         Quota.trade.code,
         Quota.trade.name,
+        Quota.trade.name_en,
         Quota.delegation.code,
         Quota.delegation.name,
     ).where(Quota.trade.competition == competition_id)
@@ -131,6 +134,23 @@ async def structure_counts(competition_id: int) -> dict[str, int]:
             CompetitionSession.trade.competition == competition_id
         ),
         "stations": await Station.count().where(Station.venue.competition == competition_id),
+    }
+
+
+async def places_summary(competition_id: int) -> dict[str, int]:
+    """Quota rows and places are two things: `rows` delegation × trade quotas, `places` the sum
+    of their numbers, `unlimited` the rows without a number (不限, no limit)."""
+    in_competition = Quota.trade.competition == competition_id
+    totals = (
+        await Quota.select(Count(alias="rows"), Sum(Quota.max_entries, alias="places"))
+        .where(in_competition)
+        .first()
+    )
+    unlimited = await Quota.count().where(in_competition & Quota.max_entries.is_null())
+    return {
+        "rows": totals["rows"] if totals else 0,
+        "places": (totals or {}).get("places") or 0,
+        "unlimited": unlimited,
     }
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from competition import audit
 from competition.audit import Actor
-from competition.db import transaction
+from competition.db import is_postgres, transaction
 from competition.errors import Conflict, NotFound, PhaseError, ValidationFailed
-from competition.phases import Phase, check_transition
+from competition.i18n import N_, Msg
+from competition.phases import PHASE_LABELS, Phase, check_transition
 from competition.schemas import check_code, check_name
 from competition.tables import Competition, Trade
 
@@ -144,47 +147,152 @@ async def update_competition(competition_id: int, data: CompetitionIn, actor: Ac
         )
 
 
-# A precondition for entering a phase: returns None when satisfied, else raises PhaseError.
-PhaseGuard = Callable[[int], Awaitable[None]]
-_phase_guards: dict[Phase, list[PhaseGuard]] = {}
+# ---------------------------------------------------------------------------- phase changes
+#
+# What a move leaves behind (e.g. "50 entries still wait for first review") is found by
+# "leaving checks": packages above the core register theirs when they are imported (the core
+# never imports them), each returning findings for one move. A blocking finding refuses the move
+# (no entry may still wait for review when the draw starts); a warning lets it happen only with
+# a reason, which the audit record keeps with the counts; a note is shown and nothing more.
 
 
-def register_phase_guard(target: Phase, guard: PhaseGuard) -> None:
-    """Packages above the core add their own preconditions (e.g. registration: no entry left
-    waiting for review before the draw) without the core importing them."""
-    _phase_guards.setdefault(target, []).append(guard)
+class Severity(enum.StrEnum):
+    blocking = "blocking"
+    warning = "warning"
+    note = "note"
 
 
-async def _needs_trades(competition_id: int) -> None:
-    if not await Trade.exists().where(Trade.competition == competition_id):
-        raise PhaseError(
-            "Registration cannot open before at least one trade is set up.", code="no_trades"
+@dataclass(frozen=True)
+class Finding:
+    code: str  # stable, e.g. "waiting_first_review"
+    severity: Severity
+    count: int
+    message: Msg  # a sentence with its parameters, e.g. N_("{n} entries …", n=50)
+
+
+LeavingCheck = Callable[[int, Phase, Phase], Awaitable[list[Finding]]]
+_leaving_checks: list[LeavingCheck] = []
+MAX_REASON = 500
+
+
+def register_leaving_check(check: LeavingCheck) -> None:
+    """Add a check run before every phase change: check(competition_id, current, target)."""
+    if check not in _leaving_checks:
+        _leaving_checks.append(check)
+
+
+async def _needs_trades(competition_id: int, current: Phase, target: Phase) -> list[Finding]:
+    if target != Phase.registration or current != Phase.setup:
+        return []
+    if await Trade.exists().where(Trade.competition == competition_id):
+        return []
+    return [
+        Finding(
+            "no_trades",
+            Severity.blocking,
+            0,
+            N_("Registration cannot open before at least one trade is set up."),
         )
+    ]
 
 
-register_phase_guard(Phase.registration, _needs_trades)
+register_leaving_check(_needs_trades)
+
+
+@dataclass(frozen=True)
+class PhasePreview:
+    """What moving to `target` would leave behind, for the page that asks for the reason."""
+
+    current: Phase
+    target: Phase
+    findings: list[Finding]
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.blocking]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.warning]
+
+    @property
+    def needs_reason(self) -> bool:
+        return bool(self.warnings)
+
+
+async def _findings(competition_id: int, current: Phase, target: Phase) -> list[Finding]:
+    findings: list[Finding] = []
+    for check in _leaving_checks:
+        findings += await check(competition_id, current, target)
+    order = list(Severity)
+    return sorted(findings, key=lambda f: order.index(f.severity))
+
+
+async def preview_phase(competition_id: int, target: Phase | str) -> PhasePreview:
+    """The findings of a move, without making it (raises PhaseError for an illegal move)."""
+    current = Phase((await get_competition(competition_id))["phase"])
+    new_phase = check_transition(current, target)
+    return PhasePreview(current, new_phase, await _findings(competition_id, current, new_phase))
+
+
+def _clean_reason(reason: str, preview: PhasePreview) -> str:
+    reason = " ".join(reason.split())
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(
+            "At most {n} characters.",
+            code="reason_too_long",
+            field_errors={"reason": "At most {n} characters."},
+            n=MAX_REASON,
+        )
+    if preview.needs_reason and not reason:
+        raise ValidationFailed(
+            "Give a reason for moving on: {left}",
+            code="phase_reason_required",
+            field_errors={"reason": "Give a reason for moving on: {left}"},
+            left=[f.message for f in preview.warnings],
+        )
+    return reason
 
 
 async def advance_phase(
     competition_id: int, target: Phase | str, actor: Actor, reason: str = ""
 ) -> Phase:
-    """Move the competition to `target` if the lifecycle allows it; always audited."""
+    """Move the competition to `target` if the lifecycle and every leaving check allow it;
+    always audited, with what the move left behind and why."""
     async with transaction():
-        current = await get_competition(competition_id)
-        new_phase = check_transition(current["phase"], target)
-        for guard in _phase_guards.get(new_phase, []):
-            await guard(competition_id)
+        # The competition's row is locked first, so two moves at once happen one after the
+        # other (SQLite's write transaction already serialises them).
+        query = Competition.select(Competition.phase).where(Competition.id == competition_id)
+        current = await (query.lock_rows() if is_postgres() else query).first()
+        if current is None:
+            raise NotFound("The competition was not found.", code="competition_not_found")
+        old_phase = Phase(current["phase"])
+        new_phase = check_transition(old_phase, target)
+        preview = PhasePreview(
+            old_phase, new_phase, await _findings(competition_id, old_phase, new_phase)
+        )
+        if preview.blocking:
+            raise PhaseError(
+                "The competition cannot move to “{target}”: {reasons}",
+                code=preview.blocking[0].code,
+                target=PHASE_LABELS[new_phase],
+                reasons=[f.message for f in preview.blocking],
+            )
+        reason = _clean_reason(reason, preview)
         await Competition.update(
             {Competition.phase: new_phase.value, Competition.updated_at: dt.datetime.now(dt.UTC)}
         ).where(Competition.id == competition_id)
+        new: dict[str, Any] = {"phase": new_phase.value}
+        if preview.findings:
+            new["left_behind"] = {f.code: f.count for f in preview.findings}
         await audit.record(
             "competition.phase",
             actor=actor,
             object_type="competition",
             object_id=competition_id,
             competition_id=competition_id,
-            old={"phase": current["phase"]},
-            new={"phase": new_phase.value},
-            reason=reason.strip(),
+            old={"phase": old_phase.value},
+            new=new,
+            reason=reason,
         )
     return new_phase

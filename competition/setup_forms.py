@@ -104,14 +104,16 @@ async def load_options(competition_id: int, *kinds: str) -> Options:
     options = Options()
     if "industries" in kinds:
         options.industries = (
-            await Industry.select(Industry.id, Industry.code, Industry.name)
+            await Industry.select(Industry.id, Industry.code, Industry.name, Industry.name_en)
             .where(Industry.competition == competition_id)
             .order_by(Industry.sort_order)
             .order_by(Industry.code)
         )
     if "trades" in kinds:
         options.trades = (
-            await Trade.select(Trade.id, Trade.code, Trade.name, Trade.industry, Trade.max_entries)
+            await Trade.select(
+                Trade.id, Trade.code, Trade.name, Trade.name_en, Trade.industry, Trade.max_entries
+            )
             .where(Trade.competition == competition_id)
             .order_by(Trade.industry.sort_order)
             .order_by(Trade.sort_order)
@@ -160,13 +162,21 @@ async def quota_rows(competition_id: int) -> list[dict[str, Any]]:
 
 @dataclass
 class QuotaSummary:
-    count: int = 0  # quota rows: delegations of a trade, or trades of a delegation
+    """Quota rows of a trade (over its delegations) or of a delegation (over its trades). Rows
+    and places are different things: `count` rows, `total` places over the limited ones, and
+    `unlimited` rows without a number (不限)."""
+
+    count: int = 0
     total: int = 0
-    low: int | None = None
+    unlimited: int = 0
+    low: int | None = None  # over the limited rows
     high: int | None = None
 
-    def add(self, cap: int) -> None:
+    def add(self, cap: int | None) -> None:
         self.count += 1
+        if cap is None:
+            self.unlimited += 1
+            return
         self.total += cap
         self.low = cap if self.low is None else min(self.low, cap)
         self.high = cap if self.high is None else max(self.high, cap)
@@ -416,12 +426,28 @@ def delegation_values(row: dict[str, Any]) -> dict[str, str]:
 # ---------------------------------------------------------------------------- quota
 
 
+def _cap(
+    form: FormReader, data: dict[str, str], name: str, *, required: bool = False
+) -> tuple[bool, int | None]:
+    """(given, cap) of a quota's two inputs: its number, or None (unlimited) when its 不限 box
+    is ticked; given is False when both are left empty. The range is checked by the service
+    (competition/structure.py), whose message says what the range is."""
+    if data.get(unlimited_field(name)) in ("1", "on"):
+        return True, None
+    value = form.integer(name, required=required)
+    return value is not None, value
+
+
+def unlimited_field(name: str) -> str:
+    return f"{name}_unlimited"
+
+
 def read_quota(data: dict[str, str]) -> QuotaIn:
     form = FormReader(data)
     values = {
         "delegation_code": form.text("delegation_code", required=True, max_length=32),
         "trade_code": form.text("trade_code", required=True, max_length=32),
-        "max_entries": form.integer("max_entries", required=True),
+        "max_entries": _cap(form, data, "max_entries", required=True)[1],
     }
     form.check()
     return QuotaIn(**values)
@@ -431,8 +457,15 @@ def quota_values(row: dict[str, Any], options: Options) -> dict[str, str]:
     return {
         "delegation_code": options.code_of("delegations", row["delegation"]),
         "trade_code": options.code_of("trades", row["trade"]),
-        "max_entries": _text(row["max_entries"]),
+        **cap_values("max_entries", row["max_entries"]),
     }
+
+
+def cap_values(name: str, cap: int | None) -> dict[str, str]:
+    """What a quota's two inputs show: the number, or the 不限 box ticked."""
+    if cap is None:
+        return {name: "", unlimited_field(name): "1"}
+    return {name: str(cap)}
 
 
 def cap_field(delegation_id: int) -> str:
@@ -442,15 +475,16 @@ def cap_field(delegation_id: int) -> str:
 def read_quota_grid(
     data: dict[str, str], trade_code: str, delegations: list[dict[str, Any]]
 ) -> tuple[list[QuotaIn], list[int]]:
-    """One cap per delegation for one trade. A blank cap leaves that delegation as it is: an
-    existing quota is kept, and none is created. Returns the inputs and, for each, the id of
-    its delegation (to put an error back next to the right input)."""
+    """One cap per delegation for one trade: a number, or 不限 ticked for an unlimited quota. A
+    blank box without 不限 leaves that delegation as it is: an existing quota is kept, and none
+    is created. Returns the inputs and, for each, the id of its delegation (to put an error back
+    next to the right input)."""
     form = FormReader(data)
     items: list[QuotaIn] = []
     owners: list[int] = []
     for delegation in delegations:
-        cap = form.integer(cap_field(delegation["id"]))
-        if cap is None:
+        given, cap = _cap(form, data, cap_field(delegation["id"]))
+        if not given:
             continue
         items.append(QuotaIn(delegation["code"], trade_code, cap))
         owners.append(delegation["id"])
@@ -462,9 +496,9 @@ def read_quota_fill(
     data: dict[str, str], trade_code: str, delegations: list[dict[str, Any]]
 ) -> list[QuotaIn]:
     form = FormReader(data)
-    cap = form.integer("fill", required=True)
+    _given, cap = _cap(form, data, "fill", required=True)
     form.check()
-    return [QuotaIn(d["code"], trade_code, cap or 0) for d in delegations]
+    return [QuotaIn(d["code"], trade_code, cap) for d in delegations]
 
 
 # ---------------------------------------------------------------------------- venue

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import operator
 import re
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,8 +20,11 @@ from piccolo.query.functions.aggregate import Count
 
 from competition.db import is_postgres
 from competition.i18n import N_, Msg
-from competition.tables import AuditLog, CompetitionSession, Delegation, Quota, Trade
+from competition.tables import AuditLog, CompetitionSession, Trade
 from registration import idcard
+
+# The quota overview lives in registration/quota_usage.py; the delegation's pages call it here.
+from registration.quota_usage import QuotaOverview, quota_overview  # noqa: F401
 from registration.tables import Entry, EntryStatus, Photo
 
 PAGE_SIZE = 50
@@ -299,111 +301,3 @@ async def export_batches(f: EntryFilter, *, full_id: bool) -> AsyncIterator[list
                 row["person.id_number"] = idcard.mask(row["person.id_number"])
         if rows:
             yield rows
-
-
-# ---------------------------------------------------------------------------- quota overview
-
-
-@dataclass
-class QuotaOverview:
-    rows: list[dict[str, Any]]  # one per delegation × trade, ordered by delegation then trade
-    by_delegation: list[dict[str, Any]]
-    by_trade: list[dict[str, Any]]
-    totals: dict[str, int]
-
-
-_SUMMED = ("cap", "submitted", "waiting", "approved", "held", "rejected", "revoked")
-
-
-def _zero() -> dict[str, int]:
-    return dict.fromkeys(_SUMMED, 0)
-
-
-async def quota_overview(
-    competition_id: int, *, industry_id: int | None = None, delegation_id: int | None = None
-) -> QuotaOverview:
-    """Cap and use of every delegation × trade quota (and of any pair holding entries without
-    one), counted with one GROUP BY: `held` = passed first review or approved (what the quota
-    limits), `waiting` = passed first review, waiting for the organizer."""
-    quota_filter = [Quota.trade.competition == competition_id]
-    entry_filter = [Entry.competition == competition_id]
-    if industry_id is not None:
-        quota_filter.append(Quota.trade.industry == industry_id)
-        entry_filter.append(Entry.trade.industry == industry_id)
-    if delegation_id is not None:
-        quota_filter.append(Quota.delegation == delegation_id)
-        entry_filter.append(Entry.delegation == delegation_id)
-    quotas = await Quota.select(Quota.delegation, Quota.trade, Quota.max_entries).where(
-        functools.reduce(operator.and_, quota_filter)
-    )
-    counts = (
-        await Entry.select(Entry.delegation, Entry.trade, Entry.status, Count(alias="n"))
-        .where(functools.reduce(operator.and_, entry_filter))
-        .group_by(Entry.delegation, Entry.trade, Entry.status)
-    )
-    pairs: dict[tuple[int, int], dict[str, int]] = defaultdict(_zero)
-    for q in quotas:
-        pairs[(q["delegation"], q["trade"])]["cap"] = q["max_entries"]
-    for c in counts:
-        cell = pairs[(c["delegation"], c["trade"])]
-        status = c["status"]
-        if status == EntryStatus.delegation_approved.value:
-            cell["waiting"] += c["n"]
-            cell["held"] += c["n"]
-        elif status == EntryStatus.approved.value:
-            cell["approved"] += c["n"]
-            cell["held"] += c["n"]
-        else:
-            cell[status] += c["n"]
-    delegation_ids = sorted({d for d, _t in pairs})
-    trade_ids = sorted({t for _d, t in pairs})
-    delegations = {d["id"]: d for d in await _named("delegation", delegation_ids, competition_id)}
-    trades = {t["id"]: t for t in await _named("trade", trade_ids, competition_id)}
-    rows = []
-    for (d, t), cell in pairs.items():
-        rows.append(
-            {
-                "delegation": delegations[d],
-                "trade": trades[t],
-                **cell,
-                "full": cell["held"] >= cell["cap"],
-                "over": cell["held"] > cell["cap"],
-            }
-        )
-    rows.sort(key=lambda r: (r["delegation"]["order"], r["trade"]["order"]))
-    by_delegation = _totals(rows, "delegation")
-    by_trade = _totals(rows, "trade")
-    for total in by_trade:
-        cap = total["trade"]["max_entries"]
-        total["trade_cap"] = cap
-        total["trade_full"] = cap is not None and total["approved"] >= cap
-    totals = _zero()
-    for row in rows:
-        for key in _SUMMED:
-            totals[key] += row[key]
-    return QuotaOverview(rows=rows, by_delegation=by_delegation, by_trade=by_trade, totals=totals)
-
-
-async def _named(kind: str, ids: list[int], competition_id: int) -> list[dict[str, Any]]:
-    if kind == "trade":
-        rows = await Trade.select(
-            Trade.id, Trade.code, Trade.name, Trade.max_entries, Trade.sort_order
-        ).where((Trade.competition == competition_id) & Trade.id.is_in(ids or [0]))
-    else:
-        rows = await Delegation.select(
-            Delegation.id, Delegation.code, Delegation.name, Delegation.sort_order
-        ).where((Delegation.competition == competition_id) & Delegation.id.is_in(ids or [0]))
-    for row in rows:
-        row["order"] = (row.pop("sort_order"), row["code"])
-    return rows
-
-
-def _totals(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    groups: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        owner = row[key]
-        total = groups.setdefault(owner["id"], {key: owner, **_zero(), "full_pairs": 0})
-        for name in _SUMMED:
-            total[name] += row[name]
-        total["full_pairs"] += row["full"]
-    return sorted(groups.values(), key=lambda g: g[key]["order"])

@@ -86,6 +86,9 @@ ROUTE_TABLE: list[tuple[str, str, str | frozenset[Role]]] = [
     ("GET", "/chief", frozenset({Role.chief_judge})),
     ("GET", "/supervisor", frozenset({Role.supervisor})),
     ("GET", "/supervisor/audit", OVERSIGHT),
+    # The supervisor's read-only views of one competition: pages only, never a form.
+    ("GET", "/supervisor/competitions/{competition_id}", frozenset({Role.supervisor})),
+    ("GET", "/supervisor/competitions/{competition_id}/*", frozenset({Role.supervisor})),
     ("GET", "/me", CONTESTANT),
     ("*", "/me/*", CONTESTANT),
     # Registration: anyone may sign up; a photo is seen by its contestant, their delegation

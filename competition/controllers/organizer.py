@@ -8,13 +8,13 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from competition import catalogue, services
+from competition import audit_trail, catalogue, services
 from competition.accounts import Identity
 from competition.errors import DomainError, PermissionDenied
 from competition.i18n import translate_error, translate_field_errors
 from competition.phases import FORWARD, Phase, allowed_targets
 from competition.services import CompetitionIn
-from competition.tables import AuditLog, Role
+from competition.tables import Role
 from competition.web.access import require_competition, roles
 from competition.web.forms import FormReader, form_fields
 from competition.web.templating import page
@@ -111,23 +111,7 @@ class OrganizerController(Controller):
     @get("/competitions/{competition_id:int}")
     async def overview(self, request: Request, competition_id: FromPath[int]) -> Template:
         require_competition(request.user, competition_id, Role.organizer)
-        competition = await services.get_competition(competition_id)
-        recent = (
-            await AuditLog.select()
-            .where(AuditLog.competition_id == competition_id)
-            .order_by(AuditLog.id, ascending=False)
-            .limit(10)
-        )
-        return page(
-            "competition/overview.html",
-            competition=competition,
-            counts=await catalogue.structure_counts(competition_id),
-            phases=list(Phase),
-            targets=allowed_targets(Phase(competition["phase"])),
-            forward=FORWARD.get(Phase(competition["phase"])),
-            recent=recent,
-            error=None,
-        )
+        return await _overview(request, competition_id)
 
     @get("/competitions/{competition_id:int}/edit")
     async def edit_competition(self, request: Request, competition_id: FromPath[int]) -> Template:
@@ -162,23 +146,11 @@ class OrganizerController(Controller):
     ) -> Template | Redirect:
         require_competition(request.user, competition_id, Role.organizer)
         data = await form_fields(request)
+        target, reason = data.get("target", ""), data.get("reason", "")
         try:
-            await services.advance_phase(
-                competition_id, data.get("target", ""), request.user.actor, data.get("reason", "")
-            )
+            await services.advance_phase(competition_id, target, request.user.actor, reason)
         except DomainError as exc:
-            competition = await services.get_competition(competition_id)
-            return page(
-                "competition/overview.html",
-                status_code=exc.status_code,
-                competition=competition,
-                counts=await catalogue.structure_counts(competition_id),
-                phases=list(Phase),
-                targets=allowed_targets(Phase(competition["phase"])),
-                forward=FORWARD.get(Phase(competition["phase"])),
-                recent=[],
-                error=translate_error(exc),
-            )
+            return await _overview(request, competition_id, error=exc, target=target, reason=reason)
         return Redirect(f"/org/competitions/{competition_id}?done=phase", status_code=303)
 
     @staticmethod
@@ -191,6 +163,38 @@ class OrganizerController(Controller):
             errors=translate_field_errors(exc),
             error=translate_error(exc),
         )
+
+
+async def _overview(
+    request: Request,
+    competition_id: int,
+    *,
+    error: DomainError | None = None,
+    target: str = "",
+    reason: str = "",
+) -> Template:
+    """The competition's overview: its phase with what each possible move would leave behind
+    (services.preview_phase), its structure, places and latest changes."""
+    competition = await services.get_competition(competition_id)
+    current = Phase(competition["phase"])
+    return page(
+        "competition/overview.html",
+        status_code=error.status_code if error else 200,
+        competition=competition,
+        counts=await catalogue.structure_counts(competition_id),
+        places=await catalogue.places_summary(competition_id),
+        phases=list(Phase),
+        previews=[
+            await services.preview_phase(competition_id, t) for t in allowed_targets(current)
+        ],
+        forward=FORWARD.get(current),
+        recent=await audit_trail.recent(competition_id, audit_trail.scope_of(request.user)),
+        error=translate_error(error) if error else None,
+        errors=translate_field_errors(error) if error else {},
+        failed_target=target,
+        reason=reason,
+        severity=services.Severity,
+    )
 
 
 ROUTES = [OrganizerController]

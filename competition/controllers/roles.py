@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, get
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from competition import catalogue, services
+from competition import audit_trail, catalogue, services
 from competition.accounts import Identity
+from competition.phases import Phase
 from competition.schemas import events_from_json
-from competition.tables import AuditLog, Competition, Delegation, Role, RoleGrant, Trade
-from competition.web.access import roles
-from competition.web.templating import page
-
-AUDIT_PAGE_SIZE = 50
+from competition.tables import Competition, Delegation, Role, RoleGrant, Trade
+from competition.web.access import require_competition, roles
+from competition.web.templating import localized, page
 
 
 async def _trade_cards(identity: Identity, role: Role) -> list[dict[str, Any]]:
@@ -101,58 +101,101 @@ async def delegation_home(request: Request) -> Template:
             {
                 "delegation": delegation,
                 "quotas": quotas,
-                "total": sum(q["max_entries"] for q in quotas),
+                # Places over the limited quotas; an unlimited one (None) is counted apart.
+                "total": sum(q["max_entries"] for q in quotas if q["max_entries"] is not None),
+                "unlimited": sum(q["max_entries"] is None for q in quotas),
             }
         )
     return page("competition/delegation_home.html", cards=cards)
 
 
+def _reached(identity: Identity, role: Role, competitions: list[dict[str, Any]]) -> list[dict]:
+    """The competitions a role's grants reach (an unscoped grant reaches every one)."""
+    return [
+        c
+        for c in competitions
+        if any(g.role == role and g.competition_id in (None, c["id"]) for g in identity.grants)
+    ]
+
+
 @get("/supervisor", opt=roles(Role.supervisor), include_in_schema=False)
 async def supervisor_home(request: Request) -> Template:
-    competitions = await services.list_competitions()
+    competitions = _reached(request.user, Role.supervisor, await services.list_competitions())
     for competition in competitions:
         competition["counts"] = await catalogue.structure_counts(competition["id"])
     return page("competition/supervisor_home.html", competitions=competitions)
 
 
+@get(
+    "/supervisor/competitions/{competition_id:int}",
+    opt=roles(Role.supervisor),
+    include_in_schema=False,
+)
+async def supervisor_competition(request: Request, competition_id: FromPath[int]) -> Template:
+    """One competition as the supervisor sees it: its phase, structure and latest changes, and
+    the read-only views of everything else (SUPERVISOR_MENU)."""
+    require_competition(request.user, competition_id, Role.supervisor)
+    scope = audit_trail.scope_of(request.user)
+    return page(
+        "competition/supervisor_competition.html",
+        competition=await services.get_competition(competition_id),
+        counts=await catalogue.structure_counts(competition_id),
+        places=await catalogue.places_summary(competition_id),
+        phases=list(Phase),
+        recent=await audit_trail.recent(competition_id, scope),
+    )
+
+
 @get("/supervisor/audit", opt=roles(Role.supervisor, Role.organizer), include_in_schema=False)
-async def audit_trail(
+async def audit_trail_page(
     request: Request,
-    competition: FromQuery[int | None] = None,
+    competition: FromQuery[str] = "",
     action: FromQuery[str] = "",
     object_type: FromQuery[str] = "",
-    page_number: FromQuery[int] = 1,
+    object_id: FromQuery[str] = "",
+    before: FromQuery[str] = "",
+    after: FromQuery[str] = "",
 ) -> Template:
-    """The audit trail (审计日志), newest first, filterable; read-only for everyone."""
-    query = AuditLog.select()
-    count = AuditLog.count()
-    conditions = []
-    if competition is not None:
-        conditions.append(AuditLog.competition_id == competition)
-    if action:
-        conditions.append(AuditLog.action.like(f"{action}%"))
-    if object_type:
-        conditions.append(AuditLog.object_type == object_type)
-    for condition in conditions:
-        query = query.where(condition)
-        count = count.where(condition)
-    page_number = max(1, page_number)
-    rows = (
-        await query.order_by(AuditLog.id, ascending=False)
-        .limit(AUDIT_PAGE_SIZE)
-        .offset((page_number - 1) * AUDIT_PAGE_SIZE)
-        .output(load_json=True)
+    """The audit trail (审计日志), newest first, filterable, paged by id; read-only for
+    everyone and scoped to the competitions the viewer's grants reach."""
+    scope = audit_trail.scope_of(request.user)
+    choices = audit_trail.action_choices()
+    known_types = sorted(audit_trail.OBJECT_KINDS)
+    shown = {
+        "competition": competition if _id(competition) is not None else "",
+        "action": action if action in {value for value, _label in choices} else "",
+        "object_type": object_type if object_type in known_types else "",
+        "object_id": object_id if object_id.isdigit() and len(object_id) < 20 else "",
+    }
+    result = await audit_trail.trail_page(
+        scope,
+        audit_trail.TrailFilter(
+            competition_id=_id(shown["competition"]),
+            action=shown["action"],
+            object_type=shown["object_type"],
+            object_id=shown["object_id"],
+        ),
+        before=_id(before),
+        after=_id(after),
     )
-    total = await count
+    competitions = await Competition.select(
+        Competition.id, Competition.name, Competition.name_en
+    ).order_by(Competition.id)
     return page(
         "competition/audit.html",
-        rows=rows,
-        total=total,
-        page_number=page_number,
-        pages=max(1, (total + AUDIT_PAGE_SIZE - 1) // AUDIT_PAGE_SIZE),
-        filters={"competition": competition or "", "action": action, "object_type": object_type},
-        competitions=await Competition.select(Competition.id, Competition.name),
+        result=result,
+        filters=shown,
+        query=urlencode({k: v for k, v in shown.items() if v}),
+        choices=choices,
+        object_kinds=[(t, audit_trail.OBJECT_KINDS[t].label) for t in known_types],
+        competitions=[c for c in competitions if scope.allows(c["id"])],
+        competition_names={c["id"]: localized(c["name"], c["name_en"]) for c in competitions},
     )
+
+
+def _id(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() and len(text) < 10 else None
 
 
 @get("/me", opt=roles(Role.contestant), include_in_schema=False)
@@ -161,4 +204,12 @@ async def contestant_home(request: Request) -> Template:
     return page("competition/contestant_home.html", competitions=competitions)
 
 
-ROUTES = [judge_home, chief_home, delegation_home, supervisor_home, audit_trail, contestant_home]
+ROUTES = [
+    judge_home,
+    chief_home,
+    delegation_home,
+    supervisor_home,
+    supervisor_competition,
+    audit_trail_page,
+    contestant_home,
+]

@@ -26,8 +26,10 @@ from competition.schemas import QuotaIn, StationIn
 from competition.setup_forms import (
     TIE_BREAK_SLOTS,
     Options,
+    QuotaSummary,
     award_mode_choices,
     cap_field,
+    cap_values,
     delegation_kind_choices,
     delegation_values,
     event_choices,
@@ -58,6 +60,7 @@ from competition.setup_forms import (
     trade_counts,
     trade_from_row,
     trade_values,
+    unlimited_field,
     venue_values,
 )
 from competition.tables import DelegationKind, EventKind, Role
@@ -403,16 +406,25 @@ class QuotaPages(SetupPages):
         if chosen is not None:
             caps = {r["delegation"]: r for r in rows if r["trade"] == chosen["id"]}
         if values is None:
-            values = {cap_field(d): str(r["max_entries"]) for d, r in caps.items()}
+            values = {}
+            for d, r in caps.items():
+                values |= cap_values(cap_field(d), r["max_entries"])
+        everything, in_trade = QuotaSummary(), QuotaSummary()
+        for r in rows:
+            everything.add(r["max_entries"])
+        for r in caps.values():
+            in_trade.add(r["max_entries"])
         return {
             "options": options,
             "trade": chosen,
             "caps": caps,
             "by_trade": summarise_quotas(rows, "trade"),
-            "grand_total": sum(r["max_entries"] for r in rows),
+            "in_trade": in_trade,
+            "everything": everything,
             "values": values,
             "errors": errors or {},
             "cap_field": cap_field,
+            "unlimited_field": unlimited_field,
         }
 
     async def _trade_or_404(self, competition_id: int, code: str) -> tuple[Options, dict]:

@@ -15,7 +15,7 @@ from competition.config import REPO_ROOT
 from competition.i18n import N_, current_locale, gettext, ngettext
 from competition.phases import PHASE_LABELS, Phase
 from competition.tables import DelegationKind, EventKind, Role
-from competition.web.menus import COMPETITION_MENU, HOME_LINKS
+from competition.web.menus import HOME_LINKS, SUPERVISOR_MENU, group_of, shown_groups
 
 TEMPLATE_DIR = REPO_ROOT / "templates"
 
@@ -68,6 +68,16 @@ def localized(name: str, name_en: str | None = "") -> str:
     return name
 
 
+def number(value: int | None) -> str:
+    """A count with thousands separators (12,345); the same in both languages."""
+    return "—" if value is None else f"{value:,}"
+
+
+def cap(value: int | None) -> str:
+    """A quota's or a cap's number; None is unlimited (不限)."""
+    return gettext("unlimited") if value is None else str(value)
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -87,12 +97,16 @@ def build_environment() -> Environment:
         event_label=event_label,
         localized=localized,
         notice_text=notice_text,
-        competition_menu=COMPETITION_MENU,
+        menu_groups=shown_groups,
+        menu_group_of=group_of,
+        supervisor_menu=SUPERVISOR_MENU,
         home_links=HOME_LINKS,
         Phase=Phase,
         Role=Role,
     )
-    env.filters.update(datetime=format_datetime, date=format_date, localtime=local_time)
+    env.filters.update(
+        datetime=format_datetime, date=format_date, localtime=local_time, number=number, cap=cap
+    )
     return env
 
 

@@ -1,5 +1,6 @@
 """The organizer's (组委会) registration pages in one competition: final review (终审) single and
-in bulk, revocation, the quota overview, the registration list as xlsx, and earlier prizes
+in bulk, revocation, the quota matrix and the registration dashboard (built with the supervisor's
+in registration/controllers/statistics.py), the registration list as xlsx, and earlier prizes
 (往届获奖记录) for the "no second first prize" rule.
 
 The organizer's entry page and export carry the full ID number (identity checks at the venue
@@ -22,9 +23,10 @@ from competition.i18n import N_, gettext, translate_error, translate_field_error
 from competition.tables import Role
 from competition.web.access import require_competition, roles
 from competition.web.forms import form_fields
-from competition.web.menus import MenuItem, add_competition_menu_item
+from competition.web.menus import REGISTRATION, MenuItem, add_competition_menu_item
 from competition.web.templating import page
-from registration import award_history, exports, queries, review
+from registration import award_history, exports, queries, quota_usage, review
+from registration.controllers import statistics
 from registration.controllers.delegation import (
     LABELS,
     int_or_none,
@@ -36,7 +38,9 @@ from registration.controllers.delegation import (
 from registration.entries import get_entry
 from registration.tables import EntryStatus
 
-add_competition_menu_item(MenuItem("award-history", "/award-history", N_("Earlier prizes")))
+add_competition_menu_item(
+    MenuItem("award-history", "/award-history", N_("Earlier prizes")), REGISTRATION
+)
 
 # The final review list opens on what waits for the organizer.
 DEFAULT_STATUS = EntryStatus.delegation_approved.value
@@ -45,7 +49,7 @@ SHOWN_PROBLEMS = 200
 MAX_UNKNOWN_SHOWN = 20
 
 
-def _filters(
+def entry_filters(
     competition_id: int, trade: str, delegation: str, status: str, q: str
 ) -> tuple[queries.EntryFilter, dict[str, str]]:
     if status != ALL and status not in queries.STATUS_LABELS:
@@ -138,7 +142,7 @@ class OrganizerEntriesController(Controller):
     ) -> Response:
         require_competition(request.user, competition_id, Role.organizer)
         competition = await services.get_competition(competition_id)
-        entry_filter, _shown = _filters(competition_id, trade, delegation, status, q)
+        entry_filter, _shown = entry_filters(competition_id, trade, delegation, status, q)
         parts = [competition["code"], "报名名单"]
         parts += await self._names(competition_id, entry_filter)
         filename = exports.safe_filename(*parts)
@@ -183,7 +187,7 @@ class OrganizerEntriesController(Controller):
         reason: str = "",
         selected: list[int] | None = None,
     ) -> Template:
-        entry_filter, shown = _filters(competition_id, trade, delegation, status, q)
+        entry_filter, shown = entry_filters(competition_id, trade, delegation, status, q)
         result = await queries.list_entries(entry_filter, page_number(page_number_text))
         return page(
             "registration/organizer/entries.html",
@@ -286,7 +290,7 @@ class OrganizerEntriesController(Controller):
             failed_form=form,
         )
 
-    # ------------------------------------------------------------------------ quota overview
+    # ------------------------------------------------------------------------ statistics
 
     @get("/quota-usage")
     async def quota_usage(
@@ -295,30 +299,32 @@ class OrganizerEntriesController(Controller):
         competition_id: FromPath[int],
         industry: FromQuery[str] = "",
         delegation: FromQuery[str] = "",
-        full: FromQuery[str] = "",
+        only: FromQuery[str] = "",
+        page_number: FromQuery[str] = "1",
     ) -> Template:
         require_competition(request.user, competition_id, Role.organizer)
-        shown = {
-            "industry": industry if int_or_none(industry) is not None else "",
-            "delegation": delegation if int_or_none(delegation) is not None else "",
-            "full": "1" if full == "1" else "",
-        }
-        overview = await queries.quota_overview(
-            competition_id,
-            industry_id=int_or_none(shown["industry"]),
-            delegation_id=int_or_none(shown["delegation"]),
-        )
-        rows = [r for r in overview.rows if r["full"]] if shown["full"] else overview.rows
+        base = f"/org/competitions/{competition_id}"
         return page(
             "registration/organizer/quota_usage.html",
             competition=await services.get_competition(competition_id),
-            overview=overview,
-            rows=rows,
-            delegation_totals={t["delegation"]["id"]: t for t in overview.by_delegation},
-            filters=shown,
-            query=query_string(shown),
-            industries=await catalogue.industries(competition_id),
-            delegations=await catalogue.delegations(competition_id),
+            viewer="organizer",
+            page_url=f"{base}/quota-usage",
+            entries_url=f"{base}/entries",
+            per_page=quota_usage.MATRIX_TRADES_PER_PAGE,
+            **await statistics.quota_context(
+                competition_id, industry, delegation, only, page_number
+            ),
+        )
+
+    @get("/dashboard")
+    async def dashboard(self, request: Request, competition_id: FromPath[int]) -> Template:
+        require_competition(request.user, competition_id, Role.organizer)
+        return page(
+            "registration/organizer/dashboard.html",
+            competition=await services.get_competition(competition_id),
+            viewer="organizer",
+            entries_url=f"/org/competitions/{competition_id}/entries",
+            **await statistics.dashboard_context(competition_id),
         )
 
     # ------------------------------------------------------------------------ earlier prizes

@@ -648,8 +648,79 @@ async def test_quota_grid_saves_every_delegation_in_one_go(setup, client):
     caps = [r["max_entries"] for r in await Quota.select().where(Quota.trade == trade["id"])]
     assert caps == [2, 2, 2]
 
+    # Rows and places are named apart: three quota rows hold six places.
     overview = shown(await client.get(url))
-    assert zh("{n} places in all", n=6) in overview
+    heading = re.search(r"<h1>(.*?)</h1>", overview, re.S).group(1)
+    assert zh_plural("{n} quota row", "{n} quota rows", 3) in heading
+    assert zh_plural("{n} place", "{n} places", 6) in heading
+
+
+async def test_a_quota_can_be_left_unlimited(setup, client):
+    """不限: the grid, the fill form and the single form each set a quota without a number; the
+    pages show 不限 and count it apart from the places."""
+    url = base(setup, "quotas")
+    trade = await Trade.select().where(Trade.code == "T1").first()
+    ids = {r["code"]: r["id"] for r in await Delegation.select()}
+    response = await post_form(
+        client,
+        f"{url}/bulk",
+        {
+            "trade": "T1",
+            f"cap_{ids['D1']}": "3",
+            f"cap_{ids['D2']}_unlimited": "1",
+            # The box wins over a number typed next to it.
+            f"cap_{ids['D3']}": "7",
+            f"cap_{ids['D3']}_unlimited": "1",
+        },
+    )
+    assert response.status_code == 303
+    caps = {
+        r["delegation"]: r["max_entries"]
+        for r in await Quota.select().where(Quota.trade == trade["id"])
+    }
+    assert caps == {ids["D1"]: 3, ids["D2"]: None, ids["D3"]: None}
+    created = {r["object_id"]: r["new"] for r in await audit_rows("quota.create")}
+    assert sorted(n["max_entries"] is None for n in created.values()) == [False, True, True]
+
+    page = await client.get(url, params={"trade": "T1"})
+    values = form_values(page.text, f"{url}/bulk")
+    assert values[f"cap_{ids['D1']}"] == "3" and f"cap_{ids['D1']}_unlimited" not in values
+    assert values[f"cap_{ids['D2']}_unlimited"] == "1" and values[f"cap_{ids['D2']}"] == ""
+    cards = shown(page)
+    assert re.search(
+        r'<div class="figure">3</div><div class="label">' + zh("Places in this trade"), cards
+    )
+    assert zh_plural("{n} unlimited", "{n} unlimited", 2) in cards
+
+    overview = shown(await client.get(url))
+    row = re.search(r"<tr>\s*<td[^>]*><code>T1</code>.*?</tr>", overview, re.S).group(0)
+    assert "3" in row and zh("unlimited") in row
+    trades = shown(await client.get(base(setup, "trades")))
+    assert zh_plural("{n} unlimited", "{n} unlimited", 2) in trades
+
+    # Fill: every delegation of T2 unlimited; the single form: back to a number and unlimited.
+    response = await post_form(client, f"{url}/fill", {"trade": "T2", "fill_unlimited": "1"})
+    assert response.status_code == 303
+    t2 = await Trade.select().where(Trade.code == "T2").first()
+    assert {r["max_entries"] for r in await Quota.select().where(Quota.trade == t2["id"])} == {None}
+    assert zh("Unlimited for every delegation") in shown(await client.get(base(setup, "trades")))
+    quota = (
+        await Quota.select()
+        .where((Quota.trade == t2["id"]) & (Quota.delegation == ids["D1"]))
+        .first()
+    )
+    edit_url = f"{url}/{quota['id']}/edit"
+    assert form_values((await client.get(edit_url)).text, edit_url)["max_entries_unlimited"] == "1"
+    response = await post_form(client, edit_url, {"max_entries": "2"})
+    assert response.status_code == 303
+    assert (await Quota.select().where(Quota.id == quota["id"]).first())["max_entries"] == 2
+    response = await post_form(client, edit_url, {"max_entries": "", "max_entries_unlimited": "1"})
+    assert response.status_code == 303
+    assert (await Quota.select().where(Quota.id == quota["id"]).first())["max_entries"] is None
+    # Neither a number nor 不限: the form says the field is required and keeps the rest.
+    response = await post_form(client, edit_url, {"max_entries": ""})
+    assert response.status_code == 422
+    assert zh("This field is required.") in shown(response)
 
 
 async def test_quota_grid_is_all_or_nothing(setup, client):
@@ -1075,3 +1146,27 @@ async def test_demo_quota_fill_for_a_trade_is_one_audited_import(demo_mutable, c
         (AuditLog.action == "quota.update") & (AuditLog.actor_name == "organizer")
     )
     assert len(updates) == 29
+
+
+async def test_the_setup_pages_speak_english_on_english_pages(demo, client):
+    await login(client, "organizer")
+    client.cookies.set("lang", "en")
+    cid = demo.competition_id
+    headings = {
+        "industries": "Industries 23 in all",
+        "trades": "Trades 102 of 102",
+        "delegations": "Delegations 29 in all",
+        "quotas": "Quotas 2958 quota rows · 6206 places",
+        "venues": "Venues 10 in all",
+    }
+    for slug, heading in headings.items():
+        page = (await client.get(base(cid, slug))).text
+        h1 = " ".join(
+            html.unescape(
+                re.sub(r"<[^>]+>", " ", re.search(r"<h1>(.*?)</h1>", page, re.S)[1])
+            ).split()
+        )
+        assert h1 == heading, slug
+        assert not CJK.search(h1), slug
+    quotas = (await client.get(base(cid, "quotas"), params={"trade": "T001"})).text
+    assert "<h2><code>T001</code> Welder</h2>" in quotas

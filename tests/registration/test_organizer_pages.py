@@ -1,5 +1,5 @@
 """The organizer's registration pages over HTTP: final review (终审) single and in bulk inside
-the quotas (also with two organizers clicking at once), revocation, the quota overview, and
+the quotas (also with two organizers clicking at once), revocation, and
 earlier prizes (往届获奖记录) feeding the "no second first prize" rule."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import openpyxl
 from competition import services
 from competition.audit import SYSTEM
 from competition.tables import AuditLog, Quota, Role
-from registration import idcard, queries, review
+from registration import idcard, review
 from registration.tables import AwardHistory, Entry
 from tests.registration.helpers import ids, new_id, register
 from tests.support import PASSWORD, login, make_user, post_form
@@ -200,44 +200,26 @@ async def test_final_review_list_filters(client, demo_mutable):
     assert "未初审" in by_name.text and "海西甲" not in by_name.text
 
 
-async def test_quota_usage_shows_caps_use_and_full_rows(client, demo_mutable):
-    cid = demo_mutable.competition_id
-    entry_ids = await _first_reviewed(cid, 3)
-    await review.review_by_organizer(cid, entry_ids[:1], True, actor=SYSTEM)
-    await register(cid, "T002")
-    trade_id, xn = await ids(cid, "T001", "XN")
-    overview = await queries.quota_overview(cid, delegation_id=xn)
-    welder = next(r for r in overview.rows if r["trade"]["id"] == trade_id)
-    assert (welder["cap"], welder["held"], welder["approved"], welder["waiting"]) == (3, 3, 1, 2)
-    assert welder["full"]
-    electrician = next(r for r in overview.rows if r["trade"]["code"] == "T002")
-    assert (electrician["submitted"], electrician["held"]) == (1, 0)
-    await login(client, "organizer")
-    page = await client.get(f"{_base(cid)}/quota-usage", params={"delegation": str(xn)})
-    assert page.status_code == 200
-    row = re.search(r'<tr class="full">(.*?)</tr>', page.text, re.S).group(1)
-    assert "焊工" in row and re.findall(r'class="num">(?:<a [^>]*>)?(\d+)', row)[:4] == [
-        "3",
-        "3",
-        "1",
-        "2",
-    ]
-    assert "西宁市总工会合计" in page.text
-    full_only = await client.get(
-        f"{_base(cid)}/quota-usage", params={"delegation": str(xn), "full": "1"}
-    )
-    by_pair = full_only.text.split("按推荐单位和工种")[1].split("按工种汇总")[0]
-    assert "焊工" in by_pair and "电工" not in by_pair
-
-
 async def test_organizer_pages_are_the_organizers_alone(client, other_client, demo_mutable):
     cid = demo_mutable.competition_id
-    for path in ("/entries", "/quota-usage", "/award-history", "/entries/export.xlsx"):
+    for path in (
+        "/entries",
+        "/quota-usage",
+        "/dashboard",
+        "/award-history",
+        "/entries/export.xlsx",
+    ):
         anonymous = await client.get(f"{_base(cid)}{path}")
         assert anonymous.status_code == 303, path
         assert anonymous.headers["location"].startswith("/login?next=")
     await login(client, "xining")
-    for path in ("/entries", "/quota-usage", "/award-history", "/entries/export.xlsx"):
+    for path in (
+        "/entries",
+        "/quota-usage",
+        "/dashboard",
+        "/award-history",
+        "/entries/export.xlsx",
+    ):
         assert (await client.get(f"{_base(cid)}{path}")).status_code == 403, path
     refused = await post_form(client, f"{_base(cid)}/entries/review", {"action": "approve"})
     assert refused.status_code == 403
@@ -247,7 +229,8 @@ async def test_organizer_pages_are_the_organizers_alone(client, other_client, de
     )
     await make_user("elsewhere", Role.organizer, competition_id=other)
     await login(other_client, "elsewhere", PASSWORD)
-    assert (await other_client.get(f"{_base(cid)}/entries")).status_code == 403
+    for path in ("/entries", "/quota-usage", "/dashboard"):
+        assert (await other_client.get(f"{_base(cid)}{path}")).status_code == 403, path
 
 
 # ---------------------------------------------------------------------------- earlier prizes

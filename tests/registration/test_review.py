@@ -136,6 +136,9 @@ async def test_revoke_is_final_and_audited(demo_mutable):
 async def test_reviews_refused_after_the_draw_starts(demo_mutable):
     cid = demo_mutable.competition_id
     entry_ids = await _submitted(cid, 1)
+    # No entry may still wait for review when the draw starts (registration/phase_checks.py).
+    _trade, xn = await ids(cid, "T001", "XN")
+    await review.review_by_delegation(cid, xn, entry_ids, False, actor=SYSTEM, reason="不全")
     await services.advance_phase(cid, "review", SYSTEM)
     await services.advance_phase(cid, "draw", SYSTEM)
     with pytest.raises(PhaseError):
