@@ -14,6 +14,9 @@ delegation and trade names) and a session. Then, in the same run and through the
   /health signed   the same with the session cookie: the difference is the session lookup
   /api/me signed   the real app, handler without database work: /api/me minus bare is the floor
 
+and the sign-in itself (POST /login with the right and a wrong password: throttle bookkeeping,
+argon2 verify, session) next to argon2's verify alone,
+
 first in-process (httpx.ASGITransport; wall time per request, CPU time per request of this
 process, client included alike for every row), then over real uvicorn servers on loopback
 (`jiangxin serve` and the bare app served the same way, one keep-alive connection each; the
@@ -39,7 +42,11 @@ from urllib.parse import urlparse, urlunparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGET_FLOOR_MS = 2.0
+TARGET_LOGIN_MS = 300.0
 ROUNDS = 20
+LOGINS = 30
+USERNAME = "floor.bench"
+PASSWORD = "floor-bench-" + secrets.token_hex(4)
 
 
 def bare_app():
@@ -66,9 +73,8 @@ def _report(title: str, rows: dict[str, tuple[list[float], float]]) -> None:
     print(f"    {'request':<16} {'median':>9} {'p99':>9} {'cpu/req':>9} {'× bare':>7}")
     for label, (samples, cpu) in rows.items():
         median, p99 = _stats(samples)
-        print(
-            f"    {label:<16} {median:7.3f}ms {p99:7.3f}ms {cpu:7.3f}ms {median / bare_median:6.2f}×"
-        )
+        ratio = median / bare_median
+        print(f"    {label:<16} {median:7.3f}ms {p99:7.3f}ms {cpu:7.3f}ms {ratio:6.2f}×")
     me_median, _ = _stats(rows["/api/me signed"][0])
     signed, _ = _stats(rows["/health signed"][0])
     anon, _ = _stats(rows["/health anon"][0])
@@ -99,14 +105,16 @@ async def _prepare() -> str:
     assert result.success, result.message
     await db.prepare_database()
     demo = await load_demo()
-    delegation = await Delegation.select(Delegation.id).where(
-        Delegation.competition == demo.competition_id
-    ).first()
+    delegation = (
+        await Delegation.select(Delegation.id)
+        .where(Delegation.competition == demo.competition_id)
+        .first()
+    )
     trade = await Trade.select(Trade.id).where(Trade.competition == demo.competition_id).first()
     user_id = await accounts.create_user(
-        "floor.bench",
+        USERNAME,
         "Floor bench",
-        "floor-bench-" + secrets.token_hex(4),
+        PASSWORD,
         actor=SYSTEM,
         grants=[
             accounts.Grant(role=Role.organizer),
@@ -164,11 +172,55 @@ async def _in_process(token: str, requests: int) -> None:
                 cpu[label] += time.process_time() - cpu_start
         for client in (real, signed, ceiling):
             await client.aclose()
+        logins = await _time_logins_in_process(app)
     total = per_round * ROUNDS
     _report(
         "in-process (httpx.ASGITransport)",
         {label: (samples[label], cpu[label] * 1000 / total) for label in targets},
     )
+    _report_logins(logins)
+
+
+async def _time_logins_in_process(app) -> dict[str, list[float]]:
+    """POST /login with the right and with a wrong password (each wrong one from an address of
+    its own, so throttling never refuses it), next to argon2's verify alone."""
+    import httpx
+
+    from competition import passwords
+    from competition.tables import User
+
+    stored = await User.select(User.password_hash).where(User.username == USERNAME).first()
+    times: dict[str, list[float]] = {"right password": [], "wrong password": [], "argon2 only": []}
+    for n in range(LOGINS):
+        for label, password in (("right password", PASSWORD), ("wrong password", "wrong-1")):
+            transport = httpx.ASGITransport(app=app, client=(f"10.9.{n // 250}.{n % 250}", 1))
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as browser:
+                await browser.get("/login")
+                form = {
+                    "username": USERNAME,
+                    "password": password,
+                    "_csrf_token": browser.cookies["csrftoken"],
+                }
+                started = time.perf_counter()
+                response = await browser.post("/login", data=form)
+                times[label].append((time.perf_counter() - started) * 1000)
+                assert response.status_code == (303 if password == PASSWORD else 400)
+        started = time.perf_counter()
+        assert passwords.verify_password(stored["password_hash"], PASSWORD)
+        times["argon2 only"].append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _report_logins(times: dict[str, list[float]]) -> None:
+    ceiling, _ = _stats(times["argon2 only"])
+    print(f"    sign-in (POST /login, {LOGINS} each; target well under {TARGET_LOGIN_MS:.0f} ms)")
+    for label, samples in times.items():
+        median, _ = _stats(samples)
+        print(
+            f"    {label:<16} {median:7.1f}ms {max(samples):7.1f}ms max "
+            f"{median / ceiling:6.2f}× argon2",
+            flush=True,
+        )
 
 
 def _free_port() -> int:
@@ -258,6 +310,20 @@ def _over_http(token: str, requests: int) -> None:
                     samples[label].append((time.perf_counter() - started) * 1000)
                     assert response.status_code == 200
                 cpu[label] += _cpu_seconds(pid) - cpu_start
+        logins: dict[str, list[float]] = {"right password": []}
+        with httpx.Client(base_url=f"http://127.0.0.1:{app_port}") as browser:
+            browser.get("/login")
+            for _ in range(LOGINS):
+                form = {
+                    "username": USERNAME,
+                    "password": PASSWORD,
+                    "_csrf_token": browser.cookies["csrftoken"],
+                }
+                started = time.perf_counter()
+                response = browser.post("/login", data=form)
+                logins["right password"].append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 303
+                browser.cookies.delete(SESSION_COOKIE)
         for client, _path, _pid in clients.values():
             client.close()
     finally:
@@ -268,6 +334,12 @@ def _over_http(token: str, requests: int) -> None:
     _report(
         "over HTTP (uvicorn on loopback, one keep-alive connection; cpu = the server's)",
         {label: (samples[label], cpu[label] * 1000 / total) for label in clients},
+    )
+    median, _ = _stats(logins["right password"])
+    print(
+        f"    sign-in over HTTP, right password: median {median:.1f} ms, "
+        f"max {max(logins['right password']):.1f} ms",
+        flush=True,
     )
 
 

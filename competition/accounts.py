@@ -18,7 +18,13 @@ from competition.audit import Actor
 from competition.db import fetch_rows, transaction
 from competition.errors import Conflict, DomainError, NotFound, ValidationFailed
 from competition.i18n import N_
-from competition.passwords import DUMMY_HASH, MIN_LENGTH, hash_password, password_problem
+from competition.passwords import (
+    DUMMY_HASH,
+    MIN_LENGTH,
+    hash_password,
+    needs_rehash,
+    password_problem,
+)
 from competition.passwords import verify_password as _verify
 from competition.tables import (
     Competition,
@@ -231,7 +237,10 @@ async def authenticate(username: str, password: str, address: str) -> int:
         raise DomainError(message, code="bad_credentials", **message.params)  # 400
 
     await throttle.refund(charge)
-    await User.update({User.last_login_at: _now()}).where(User.id == row["id"])
+    changes: dict = {User.last_login_at: _now()}
+    if needs_rehash(row["password_hash"]):
+        changes[User.password_hash] = await anyio.to_thread.run_sync(hash_password, password)
+    await User.update(changes).where(User.id == row["id"])
     return row["id"]
 
 

@@ -8,7 +8,9 @@ import re
 from urllib.parse import quote
 
 import pytest
+from playwright.async_api import expect
 
+from competition.demo.loader import DEMO_PASSWORD
 from competition.web.middleware import locale_from_accept_language
 from tests.support import login
 
@@ -110,3 +112,30 @@ async def test_a_first_visit_follows_accept_language_and_the_cookie_wins(empty_d
     client.cookies.delete("lang")
     api = await client.get("/api/me", headers={"accept-language": "en"})
     assert api.status_code == 401 and api.json()["message"] == "Please sign in first."
+
+
+@pytest.mark.browser
+async def test_in_a_browser_the_switch_stays_on_the_filtered_page(demo, live_server, browser):
+    context = await browser.new_context(locale="en-US")
+    page = await context.new_page()
+    page.set_default_timeout(5_000)
+    # A first visit from an English browser is in English.
+    await page.goto(f"{live_server}/login")
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await page.get_by_role("link", name="中文").click()
+    await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    await page.fill("#username", "organizer")
+    await page.fill("#password", DEMO_PASSWORD)
+    await page.click("form.stacked button[type=submit]")
+    await expect(page).to_have_url(f"{live_server}/org")
+
+    here = f"{live_server}/org/competitions/{demo.competition_id}/users?q=judge&role=judge"
+    await page.goto(here)
+    await page.get_by_role("link", name="English").click()
+    await expect(page).to_have_url(here)
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.locator("#f-q")).to_have_value("judge")
+    await page.get_by_role("link", name="中文").click()
+    await expect(page).to_have_url(here)
+    await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    await context.close()

@@ -5,6 +5,7 @@ test_user_admin.py)."""
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher
 
 from competition import accounts
 from competition.audit import SYSTEM
@@ -18,9 +19,9 @@ from competition.passwords import (
     common_passwords,
     password_problem,
 )
-from competition.tables import User
+from competition.tables import Role, User
 from tests.competition.test_accounts import _cli
-from tests.support import PASSWORD, post_form
+from tests.support import PASSWORD, login, make_user, post_form
 
 REFUSED = [
     ("password", "", TOO_COMMON),
@@ -145,3 +146,16 @@ async def test_sign_up_refuses_a_weak_password_and_keeps_what_was_typed(
     )
     assert accepted.status_code == 303
     assert await User.exists().where(User.username == "13700001111")
+
+
+async def test_a_hash_made_with_older_parameters_is_upgraded_at_the_next_sign_in(
+    empty_db, client, other_client
+):
+    user_id = await make_user("ma.xiaoyan", Role.organizer)
+    older = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(PASSWORD)
+    await User.update({User.password_hash: older}).where(User.id == user_id)
+    await login(client, "ma.xiaoyan", PASSWORD)
+    row = await User.select(User.password_hash).where(User.id == user_id).first()
+    assert row["password_hash"] != older
+    assert row["password_hash"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    await login(other_client, "ma.xiaoyan", PASSWORD)
