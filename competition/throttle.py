@@ -159,10 +159,31 @@ async def _charge_key(key_hash: str, now: dt.datetime) -> tuple[int, dt.datetime
     return row["failures"], row["locked_until"]
 
 
+# Every this many sign-in tries a process forgets the counts nobody needs any more: a guesser
+# trying made-up usernames adds rows, and nothing else would ever remove them.
+PURGE_EVERY = 500
+_tries_since_purge = 0
+
+
+async def purge_stale(now: dt.datetime | None = None) -> int:
+    """Delete counts whose window is over and whose wait has passed; returns how many."""
+    now = now or clock.now()
+    stale = (LoginThrottle.window_started_at < now - WINDOW) & (
+        LoginThrottle.locked_until.is_null() | (LoginThrottle.locked_until < now)
+    )
+    rows = await LoginThrottle.delete().where(stale).returning(LoginThrottle.id)
+    return len(rows)
+
+
 async def charge_sign_in(username: str, address: str) -> Charge:
     """Count a try of `username` from `address`, or raise TooManyAttempts (and count nothing)
     while a wait from earlier failures is in force."""
+    global _tries_since_purge
     now = clock.now()
+    _tries_since_purge += 1
+    if _tries_since_purge >= PURGE_EVERY:
+        _tries_since_purge = 0
+        await purge_stale(now)
     user_key, address_key = _user_key(username), key("address", address)
     pair_key = _pair_key(username, address)
     async with transaction():

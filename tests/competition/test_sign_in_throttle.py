@@ -292,3 +292,32 @@ async def test_the_english_page_says_the_same(empty_db, browsers, moved_clock):
     response = await sign_in(browser, "ma.xiaoyan", PASSWORD)
     assert response.status_code == 429
     assert "Too many failed sign-ins. Try again in 30 seconds." in response.text
+
+
+async def test_counts_nobody_needs_are_purged_and_waits_in_force_are_kept(
+    empty_db, browsers, moved_clock
+):
+    guesser = browsers("203.0.113.1")
+    for n in range(3):
+        await sign_in(guesser, f"made.up.{n}", "guess")
+    moved_clock.advance(minutes=61)
+    await sign_in(guesser, "made.up.9", "guess")  # counts of this hour (the address's restarts)
+    now = clock.now()
+    long_wait = "w" * 64  # a window that is over, with a wait still in force
+    await LoginThrottle.insert(
+        LoginThrottle(
+            key_hash=long_wait,
+            failures=12,
+            window_started_at=now - dt.timedelta(hours=2),
+            locked_until=now + dt.timedelta(minutes=5),
+        )
+    )
+    # Each made-up username of the last hour left two counts: its own and with this address.
+    assert await throttle.purge_stale() == 6
+    kept = {r["key_hash"] for r in await LoginThrottle.select(LoginThrottle.key_hash)}
+    assert kept == {
+        long_wait,
+        throttle.key("address", "203.0.113.1"),
+        throttle._user_key("made.up.9"),
+        throttle._pair_key("made.up.9", "203.0.113.1"),
+    }
