@@ -40,7 +40,7 @@ USER_UNDER_ATTACK = 20
 FIRST_WAIT = dt.timedelta(seconds=30)
 MAX_WAIT = dt.timedelta(minutes=15)
 WINDOW = dt.timedelta(hours=1)
-# Below this many tries left before the first wait, the answer says how many are left.
+# With this many tries or fewer left before the first wait, the answer says how many are left.
 WARN_WHEN_LEFT = 2
 
 _TABLE = LoginThrottle._meta.tablename
