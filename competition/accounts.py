@@ -1,47 +1,45 @@
-"""Accounts: users, scoped roles, password hashing, sign-in with throttling, and sessions."""
+"""Accounts: users, scoped roles, sign-in (throttled: competition/throttle.py), and sessions.
+
+The password rule and hashing live in competition/passwords.py.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
 
 import anyio
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from competition import audit
+from competition import audit, clock, throttle
 from competition.audit import Actor
-from competition.config import get_settings
-from competition.db import transaction
-from competition.errors import Conflict, DomainError, NotFound, TooManyAttempts, ValidationFailed
+from competition.db import fetch_rows, transaction
+from competition.errors import Conflict, DomainError, NotFound, ValidationFailed
 from competition.i18n import N_
+from competition.passwords import (
+    DUMMY_HASH,
+    MIN_LENGTH,
+    hash_password,
+    needs_rehash,
+    password_problem,
+)
+from competition.passwords import verify_password as _verify
 from competition.tables import (
     Competition,
     Delegation,
-    LoginThrottle,
     Role,
     RoleGrant,
     Trade,
     User,
     UserSession,
+    Venue,
 )
 
 SESSION_LIFETIME = dt.timedelta(hours=12)
-# Ten wrong passwords in a row lock the account name for a quarter of an hour; an address
-# that fails fifty times in that window is locked too (password spraying over many names).
-USER_FAILURE_LIMIT = 10
-ADDRESS_FAILURE_LIMIT = 50
-LOCK_DURATION = dt.timedelta(minutes=15)
-PASSWORD_MIN_LENGTH = 8
+PASSWORD_MIN_LENGTH = MIN_LENGTH
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
-
-_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile defaults
-# Verified against when the user does not exist, so both paths cost the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
 
 ROLE_LABELS = {
     Role.organizer: N_("Organizer"),
@@ -54,7 +52,7 @@ ROLE_LABELS = {
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 @dataclass(frozen=True)
@@ -65,6 +63,8 @@ class Grant:
     delegation_name: str | None = None
     trade_id: int | None = None
     trade_name: str | None = None
+    venue_id: int | None = None  # a check-in clerk's venue
+    venue_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,25 +94,16 @@ class Identity:
 # ---------------------------------------------------------------------------- passwords
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def check_new_password(password: str) -> None:
-    if len(password) < PASSWORD_MIN_LENGTH:
+def check_new_password(password: str, username: str = "") -> None:
+    """Refuse a password that is too short, too common, trivial or holds the username."""
+    problem = password_problem(password, username)
+    if problem is not None:
         raise ValidationFailed(
-            "The password must have at least {n} characters.",
-            code="password_too_short",
-            field_errors={"password": "The password must have at least {n} characters."},
-            n=PASSWORD_MIN_LENGTH,
+            problem,
+            code="weak_password",
+            field_errors={"password": problem},
+            **problem.params,
         )
-
-
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
 
 
 # ---------------------------------------------------------------------------- users
@@ -134,7 +125,7 @@ async def create_user(
             code="bad_username",
             field_errors={"username": "A username has 3 to 64 letters, digits or . _ @ -"},
         )
-    check_new_password(password)
+    check_new_password(password, username)
     password_hash = await anyio.to_thread.run_sync(hash_password, password)
     async with transaction():
         if await User.exists().where(User.username == username):
@@ -228,106 +219,34 @@ async def resolve_grant(
 # ---------------------------------------------------------------------------- sign-in
 
 
-def _throttle_key(kind: str, value: str) -> str:
-    secret = get_settings().secret.encode()
-    # Keyed so the table holds neither usernames nor addresses in the clear.
-    return hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
-
-
-async def _locked_until(key_hash: str) -> dt.datetime | None:
-    row = (
-        await LoginThrottle.select(LoginThrottle.locked_until)
-        .where(LoginThrottle.key_hash == key_hash)
-        .first()
-    )
-    if row and row["locked_until"] and row["locked_until"] > _now():
-        return row["locked_until"]
-    return None
-
-
-async def _note_failure(key_hash: str, limit: int) -> dt.datetime | None:
-    now = _now()
-    row = await LoginThrottle.objects().where(LoginThrottle.key_hash == key_hash).first()
-    if row is None:
-        row = LoginThrottle(key_hash=key_hash, failures=0, window_started_at=now)
-    if row.window_started_at < now - LOCK_DURATION or (
-        row.locked_until is not None and row.locked_until <= now
-    ):
-        row.failures = 0
-        row.window_started_at = now
-        row.locked_until = None
-    row.failures += 1
-    if row.failures >= limit:
-        row.locked_until = now + LOCK_DURATION
-    await row.save()
-    return row.locked_until
-
-
-def _too_many(until: dt.datetime) -> TooManyAttempts:
-    minutes = max(1, int((until - _now()).total_seconds() // 60) + 1)
-    return TooManyAttempts(
-        "Too many failed sign-ins. Try again in {minutes} minutes.",
-        code="too_many_attempts",
-        minutes=minutes,
-    )
-
-
 async def authenticate(username: str, password: str, address: str) -> int:
-    """Check a username and password; return the user id or raise."""
+    """Check a username and password tried from `address` (the peer, or the client a trusted
+    proxy names); return the user id or raise."""
     username = username.strip()
-    user_key = _throttle_key("user", username.lower())
-    address_key = _throttle_key("address", address)
-    for key in (user_key, address_key):
-        until = await _locked_until(key)
-        if until:
-            raise _too_many(until)
-
+    charge = await throttle.charge_sign_in(username, address)
     row = (
         await User.select(User.id, User.password_hash, User.is_active)
         .where(User.username == username)
         .first()
     )
     ok = await anyio.to_thread.run_sync(
-        _verify, row["password_hash"] if row else _DUMMY_HASH, password
+        _verify, row["password_hash"] if row else DUMMY_HASH, password
     )
     if row is None or not ok or not row["is_active"]:
-        async with transaction():
-            user_lock = await _note_failure(user_key, USER_FAILURE_LIMIT)
-            address_lock = await _note_failure(address_key, ADDRESS_FAILURE_LIMIT)
-        lock = user_lock or address_lock
-        if lock:
-            raise _too_many(lock)
-        raise DomainError("Wrong username or password.", code="bad_credentials")  # 400
+        message = charge.failure_message()
+        raise DomainError(message, code="bad_credentials", **message.params)  # 400
 
-    async with transaction():
-        await LoginThrottle.delete().where(LoginThrottle.key_hash == user_key)
-        await User.update({User.last_login_at: _now()}).where(User.id == row["id"])
+    await throttle.refund(charge)
+    changes: dict = {User.last_login_at: _now()}
+    if needs_rehash(row["password_hash"]):
+        changes[User.password_hash] = await anyio.to_thread.run_sync(hash_password, password)
+    await User.update(changes).where(User.id == row["id"])
     return row["id"]
-
-
-async def throttle_attempt(kind: str, value: str, limit: int) -> None:
-    """Count one attempt of `kind` (e.g. a sign-up) from `value` (e.g. an address) and refuse
-    it once `limit` attempts fall within the window. Each attempt may cost an argon2 hash, so an
-    address cannot make the server hash all day."""
-    key = _throttle_key(kind, value)
-    until = await _locked_until(key)
-    if until is None:
-        async with transaction():
-            until = await _note_failure(key, limit)
-    if until is not None:
-        minutes = max(1, int((until - _now()).total_seconds() // 60) + 1)
-        raise TooManyAttempts(
-            "Too many attempts from this address. Try again in {minutes} minutes.",
-            code="too_many_attempts",
-            minutes=minutes,
-        )
 
 
 async def clear_sign_in_lock(username: str) -> None:
     """Forget failed sign-ins of a username, e.g. once an organizer has reset its password."""
-    await LoginThrottle.delete().where(
-        LoginThrottle.key_hash == _throttle_key("user", username.strip().lower())
-    )
+    await throttle.clear_username(username)
 
 
 def token_hash(token: str) -> str:
@@ -348,52 +267,54 @@ async def end_session(token: str) -> None:
     await UserSession.delete().where(UserSession.token_hash == token_hash(token))
 
 
+def _name(table) -> str:
+    return f'"{table._meta.tablename}"'
+
+
+# Every signed-in request runs this: one indexed query for the session, its user and every
+# grant with the names it shows, instead of two Piccolo queries with joins (see
+# bench/request_floor.py). Table names come from code; the token hash is a parameter.
+_IDENTITY_SQL = f"""
+SELECT u.id, u.username, u.display_name, u.is_active, s.expires_at,
+       g.role, g.competition, g.delegation, d.name AS delegation_name,
+       g.trade, t.name AS trade_name, g.venue, v.name AS venue_name
+FROM {_name(UserSession)} s
+JOIN {_name(User)} u ON u.id = s."user"
+LEFT JOIN {_name(RoleGrant)} g ON g."user" = u.id
+LEFT JOIN {_name(Delegation)} d ON d.id = g.delegation
+LEFT JOIN {_name(Trade)} t ON t.id = g.trade
+LEFT JOIN {_name(Venue)} v ON v.id = g.venue
+WHERE s.token_hash = ?
+ORDER BY g.id
+"""  # noqa: S608
+
+
 async def load_identity(token: str) -> Identity | None:
-    session = (
-        await UserSession.select(
-            UserSession.user.id,
-            UserSession.user.username,
-            UserSession.user.display_name,
-            UserSession.user.is_active,
-            UserSession.expires_at,
-        )
-        .where(UserSession.token_hash == token_hash(token))
-        .first()
-    )
-    if session is None or not session["user.is_active"] or session["expires_at"] <= _now():
+    """The signed-in user of a session token, or None (unknown, expired, deactivated)."""
+    rows = await fetch_rows(_IDENTITY_SQL, token_hash(token))
+    if not rows:
         return None
-    user_id = session["user.id"]
+    user_id, username, display_name, is_active, expires_at = rows[0][:5]
+    if not is_active or expires_at <= _now():
+        return None
     return Identity(
         user_id=user_id,
-        username=session["user.username"],
-        display_name=session["user.display_name"],
-        grants=await load_grants(user_id),
-    )
-
-
-async def load_grants(user_id: int) -> tuple[Grant, ...]:
-    rows = (
-        await RoleGrant.select(
-            RoleGrant.role,
-            RoleGrant.competition,
-            RoleGrant.delegation,
-            RoleGrant.delegation.name,
-            RoleGrant.trade,
-            RoleGrant.trade.name,
-        )
-        .where(RoleGrant.user == user_id)
-        .order_by(RoleGrant.id)
-    )
-    return tuple(
-        Grant(
-            role=Role(r["role"]),
-            competition_id=r["competition"],
-            delegation_id=r["delegation"],
-            delegation_name=r["delegation.name"],
-            trade_id=r["trade"],
-            trade_name=r["trade.name"],
-        )
-        for r in rows
+        username=username,
+        display_name=display_name,
+        grants=tuple(
+            Grant(
+                role=Role(r[5]),
+                competition_id=r[6],
+                delegation_id=r[7],
+                delegation_name=r[8],
+                trade_id=r[9],
+                trade_name=r[10],
+                venue_id=r[11],
+                venue_name=r[12],
+            )
+            for r in rows
+            if r[5] is not None
+        ),
     )
 
 

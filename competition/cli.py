@@ -52,15 +52,9 @@ def migrate() -> None:
 def _serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    uvicorn.run(
-        "competition.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="info",
-    )
+    from competition.serving import uvicorn_options
+
+    uvicorn.run("competition.app:create_app", **uvicorn_options(host, port, workers))
 
 
 @main.command(help="Serve the web app (run `jiangxin migrate` first).")
@@ -82,6 +76,9 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         )
     if settings.cookie_secure:
         click.echo("Cookies are HTTPS-only (JIANGXIN_COOKIE_SECURE=1): serve behind TLS.")
+    if settings.trusted_proxies:
+        proxies = ", ".join(settings.trusted_proxies)
+        click.echo(f"Client addresses are read from X-Forwarded-For sent by {proxies}.")
     _serve(host or settings.host, port or settings.port, workers)
 
 

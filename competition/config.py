@@ -7,10 +7,18 @@
 | JIANGXIN_HOST          | 127.0.0.1                            |
 | JIANGXIN_PORT          | 8000                                 |
 | JIANGXIN_COOKIE_SECURE | 1 (cookies only over HTTPS)          |
+| JIANGXIN_TRUSTED_PROXIES | none: X-Forwarded-For is ignored   |
+
+JIANGXIN_TRUSTED_PROXIES lists the addresses (or networks, e.g. 10.0.0.0/8) of the reverse
+proxies in front of `jiangxin serve`, comma-separated. Only requests arriving from them may name
+the client in X-Forwarded-For; without it the peer address is the client. Sign-in throttling
+counts by that address, so trusting the header from anyone would let a guesser pick a fresh
+address for every try.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -73,6 +81,19 @@ def _load_or_create_secret(directory: Path) -> str:
     return secret
 
 
+def _proxies(value: str | None) -> tuple[str, ...]:
+    entries = [item.strip() for item in (value or "").split(",") if item.strip()]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ConfigError(
+                f"JIANGXIN_TRUSTED_PROXIES: {entry!r} is not an IP address or network "
+                "(a proxy must be named; '*' would let anyone set the client address)"
+            ) from exc
+    return tuple(entries)
+
+
 def _flag(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -87,6 +108,7 @@ class Settings:
     host: str
     port: int
     cookie_secure: bool
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, workdir: Path | None = None) -> Settings:
@@ -107,6 +129,7 @@ class Settings:
             host=env.get("JIANGXIN_HOST", "127.0.0.1"),
             port=port,
             cookie_secure=_flag(env.get("JIANGXIN_COOKIE_SECURE"), default=True),
+            trusted_proxies=_proxies(env.get("JIANGXIN_TRUSTED_PROXIES")),
         )
 
 

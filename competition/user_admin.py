@@ -215,10 +215,12 @@ async def get_account(competition_id: int, user_id: int) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- checks
 
 
-def _password_errors(password: str, confirm: str) -> dict[str, str]:
+def _password_errors(password: str, confirm: str, username: str) -> dict[str, str]:
     errors: dict[str, str] = {}
     if len(password) < PASSWORD_MIN_LENGTH:
         errors["password"] = N_("The password needs at least {n} characters.")
+    elif problem := accounts.password_problem(password, username):
+        errors["password"] = problem
     elif password != confirm:
         errors["password_confirm"] = N_("The two passwords do not match.")
     return errors
@@ -365,7 +367,7 @@ async def create_account(competition_id: int, data: AccountIn, identity: Identit
         errors["display_name"] = N_("The name is too long (at most 100 characters).")
     if phone and not PHONE_PATTERN.match(phone):
         errors["phone"] = N_("Enter a phone number of 5 to 20 digits.")
-    errors.update(_password_errors(data.password, data.password_confirm))
+    errors.update(_password_errors(data.password, data.password_confirm, username))
     if not grants:
         errors["role"] = N_("Choose a role.")
     for grant in grants:
@@ -528,9 +530,9 @@ async def reset_password(
     keep_token: str | None = None,
 ) -> int:
     """Sets a new password and ends the account's sessions. Returns sessions ended."""
-    _raise_invalid(_password_errors(password, password_confirm))
     account = await _load_account(competition_id, user_id)
     _require_manageable(identity, account)
+    _raise_invalid(_password_errors(password, password_confirm, account.user["username"]))
     # Hashing takes a noticeable moment: done before the write lock is taken.
     password_hash = await anyio.to_thread.run_sync(accounts.hash_password, password)
     async with transaction():

@@ -6,10 +6,11 @@ rest) is made when the contestant first registers for a trade (registration/entr
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
-from competition import accounts
-from competition.accounts import PASSWORD_MIN_LENGTH, Grant
+from competition import accounts, throttle
+from competition.accounts import Grant, password_problem
 from competition.audit import Actor
 from competition.db import is_integrity_error
 from competition.errors import Conflict, ValidationFailed
@@ -19,9 +20,10 @@ from registration import idcard
 
 MOBILE = re.compile(r"^1\d{10}$")
 NAME_MAX_LENGTH = 50
-# Sign-ups an address may make in the throttle window (competition.accounts.LOCK_DURATION): a
-# workplace behind one address signs up many people, a script far more.
+# Sign-ups an address may make in SIGN_UP_WINDOW: a workplace behind one address signs up many
+# people, a script far more.
 SIGN_UPS_PER_ADDRESS = 30
+SIGN_UP_WINDOW = dt.timedelta(minutes=15)
 MOBILE_TAKEN = N_("An account with this mobile number already exists; sign in instead.")
 
 
@@ -40,10 +42,9 @@ def check_sign_up(mobile: str, name: str, password: str, confirmation: str) -> t
     name = " ".join(name.split())
     if not name or len(name) > NAME_MAX_LENGTH:
         errors["name"] = N_("Enter your name (at most {n} characters).", n=NAME_MAX_LENGTH)
-    if len(password) < PASSWORD_MIN_LENGTH:
-        errors["password"] = N_(
-            "The password must have at least {n} characters.", n=PASSWORD_MIN_LENGTH
-        )
+    # The mobile number is the username: a password holding it is refused like any username.
+    if problem := password_problem(password, mobile if MOBILE.match(mobile) else ""):
+        errors["password"] = problem
     elif password != confirmation:
         errors["password_confirmation"] = N_("The two passwords are not the same.")
     if errors:
@@ -57,7 +58,7 @@ async def sign_up_contestant(
 ) -> int:
     """Create a contestant's account; returns the new user's id."""
     mobile, name = check_sign_up(mobile, name, password, confirmation)
-    await accounts.throttle_attempt("signup", address, SIGN_UPS_PER_ADDRESS)
+    await throttle.throttle_attempt("signup", address, SIGN_UPS_PER_ADDRESS, SIGN_UP_WINDOW)
     taken = Conflict(MOBILE_TAKEN, code="mobile_taken", field_errors={"mobile": MOBILE_TAKEN})
     if await User.exists().where(User.username == mobile):
         raise taken

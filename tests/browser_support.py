@@ -34,6 +34,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # The browser of a Chinese user: a first visit follows Accept-Language, so this is the
+    # language pages open in unless a test asks for another (new_context(locale=...)).
+    "--accept-lang=zh-CN,zh",
 ]
 START_TIMEOUT_S = 30
 

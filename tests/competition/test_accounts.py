@@ -1,4 +1,5 @@
-"""Signing in and out: cookies, password hashes, throttling, open redirects, `createuser`."""
+"""Signing in and out: cookies, password hashes, open redirects, `createuser`, the identity a
+session carries. Throttling: test_sign_in_throttle.py; the password rule: test_passwords.py."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from competition.accounts import USER_FAILURE_LIMIT
 from competition.i18n import gettext
-from competition.tables import AuditLog, LoginThrottle, Role, RoleGrant, User, UserSession
+from competition.tables import AuditLog, Role, RoleGrant, User, UserSession
 from competition.web.middleware import SESSION_COOKIE
 from tests.support import PASSWORD, csrf_token, login, make_user
 
@@ -33,10 +33,6 @@ def zh(message: str, **params) -> str:
     text = gettext(message, **params)  # zh_CN is the default locale
     assert text != message.format(**params), f"no Chinese translation for {message!r}"
     return text
-
-
-def locked_message(minutes: int) -> str:
-    return zh("Too many failed sign-ins. Try again in {minutes} minutes.", minutes=minutes)
 
 
 async def test_signing_in_sets_an_http_only_same_site_session_cookie(empty_db, client):
@@ -79,65 +75,6 @@ async def test_a_wrong_password_answers_400(empty_db, client):
     await make_user("ma.xiaoyan", Role.organizer)
     response = await attempt(client, "ma.xiaoyan", "not-the-password")
     assert response.status_code == 400
-
-
-async def _fail_until_locked(client: httpx.AsyncClient, username: str) -> tuple[int, int, str]:
-    """Wrong passwords until the answer is 429; returns (attempts, status before, message)."""
-    first = await attempt(client, username, "wrong-password-0")
-    status = first.status_code
-    assert status != 429
-    for n in range(2, USER_FAILURE_LIMIT + 2):
-        response = await attempt(client, username, f"wrong-password-{n}")
-        if response.status_code == 429:
-            return n, status, response.text
-        assert response.status_code == status
-        assert zh(WRONG_CREDENTIALS) in response.text
-    raise AssertionError(f"{USER_FAILURE_LIMIT + 1} wrong passwords did not lock {username}")
-
-
-async def test_ten_wrong_passwords_lock_the_username_until_the_lock_expires(empty_db, client):
-    await make_user("ma.xiaoyan", Role.organizer)
-    attempts, _, text = await _fail_until_locked(client, "ma.xiaoyan")
-    assert attempts in (USER_FAILURE_LIMIT, USER_FAILURE_LIMIT + 1)
-    assert USER_FAILURE_LIMIT == 10
-    assert locked_message(15) in text
-    assert 'value="ma.xiaoyan"' in text
-
-    # Locked: even the right password is refused, and no session starts.
-    response = await attempt(client, "ma.xiaoyan", PASSWORD)
-    assert response.status_code == 429
-    assert locked_message(15) in response.text
-    assert await UserSession.count() == 0
-
-    # The lock is per username: another user still signs in from the same place.
-    await make_user("zhao.jianping", Role.organizer)
-    assert (await attempt(client, "zhao.jianping", PASSWORD)).status_code == 303
-    await client.post("/logout", data={"_csrf_token": await csrf_token(client)})
-
-    # A quarter of an hour later (moved into the past here) the right password works again.
-    past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-    await LoginThrottle.update({LoginThrottle.locked_until: past}).where(
-        LoginThrottle.locked_until.is_not_null()
-    )
-    response = await attempt(client, "ma.xiaoyan", PASSWORD)
-    assert response.status_code == 303
-    assert (await client.get("/org")).status_code == 200
-
-
-async def test_an_unknown_username_is_answered_like_a_wrong_password(empty_db, client):
-    await make_user("ma.xiaoyan", Role.organizer)
-    known = await attempt(client, "ma.xiaoyan", "not-the-password")
-    unknown = await attempt(client, "nobody.here", "not-the-password")
-    assert unknown.status_code == known.status_code
-    assert zh(WRONG_CREDENTIALS) in unknown.text
-    assert 'value="nobody.here"' in unknown.text
-
-    # The lock comes after as many attempts as for a real user, with the same message.
-    await LoginThrottle.delete(force=True)
-    attempts, status, text = await _fail_until_locked(client, "nobody.else")
-    assert attempts in (USER_FAILURE_LIMIT, USER_FAILURE_LIMIT + 1)
-    assert status == known.status_code
-    assert locked_message(15) in text
 
 
 async def test_signing_out_ends_the_session_on_the_server(empty_db, client, app):
@@ -235,3 +172,119 @@ async def test_createuser_refuses_a_delegation_admin_without_a_delegation(empty_
     assert zh("A delegation admin needs a delegation.") in result.stderr
     assert "Traceback" not in result.stderr
     assert await User.count() == 0
+
+
+async def _three_grants(cid: int) -> tuple[int, dict, dict, dict]:
+    """An account holding an unscoped organizer grant, a delegation admin grant and a judge
+    grant that also names a venue; returns (user id, delegation, trade, venue)."""
+    from competition.accounts import Grant, create_user
+    from competition.audit import SYSTEM
+    from competition.tables import Delegation, Trade, Venue
+
+    delegation = (
+        await Delegation.select(Delegation.id, Delegation.name)
+        .where(Delegation.competition == cid)
+        .first()
+    )
+    trade = await Trade.select(Trade.id, Trade.name).where(Trade.competition == cid).first()
+    venue = await Venue.select(Venue.id, Venue.name).where(Venue.competition == cid).first()
+    user_id = await create_user(
+        "three.hats",
+        "三顶帽子",
+        PASSWORD,
+        actor=SYSTEM,
+        grants=[
+            Grant(role=Role.organizer),
+            Grant(role=Role.delegation_admin, competition_id=cid, delegation_id=delegation["id"]),
+        ],
+    )
+    await RoleGrant.insert(
+        RoleGrant(user=user_id, role="judge", competition=cid, trade=trade["id"], venue=venue["id"])
+    )
+    return user_id, delegation, trade, venue
+
+
+async def test_a_session_carries_every_grant_with_the_names_it_shows(demo_mutable, client):
+    from competition.accounts import Grant, load_identity
+
+    cid = demo_mutable.competition_id
+    user_id, delegation, trade, venue = await _three_grants(cid)
+    await login(client, "three.hats", PASSWORD)
+    identity = await load_identity(client.cookies[SESSION_COOKIE])
+    assert identity is not None
+    assert (identity.user_id, identity.username, identity.display_name) == (
+        user_id,
+        "three.hats",
+        "三顶帽子",
+    )
+    assert identity.grants == (
+        Grant(role=Role.organizer),
+        Grant(
+            role=Role.delegation_admin,
+            competition_id=cid,
+            delegation_id=delegation["id"],
+            delegation_name=delegation["name"],
+        ),
+        Grant(
+            role=Role.judge,
+            competition_id=cid,
+            trade_id=trade["id"],
+            trade_name=trade["name"],
+            venue_id=venue["id"],
+            venue_name=venue["name"],
+        ),
+    )
+    me = (await client.get("/api/me")).json()
+    assert [g["role"] for g in me["grants"]] == ["organizer", "delegation_admin", "judge"]
+    assert me["grants"][1]["delegation_id"] == delegation["id"]
+
+
+async def test_an_account_without_grants_is_signed_in_but_may_open_nothing(empty_db, client):
+    from competition.accounts import load_identity
+
+    user_id = await make_user("no.roles.left", Role.supervisor)
+    await login(client, "no.roles.left", PASSWORD)
+    await RoleGrant.delete().where(RoleGrant.user == user_id)
+    identity = await load_identity(client.cookies[SESSION_COOKIE])
+    assert identity is not None and identity.grants == ()
+    assert (await client.get("/api/me")).status_code == 403
+
+
+async def test_changes_made_anywhere_take_effect_on_the_next_request(empty_db, client):
+    """Every request reads its session from the database (one query; no per-process cache), so
+    a sign-out, deactivation or role change made by another worker counts at once. Here the
+    changes are made straight in the database, as another process would."""
+    user_id = await make_user("ma.xiaoyan", Role.organizer)
+    await login(client, "ma.xiaoyan", PASSWORD)
+    assert (await client.get("/api/me")).status_code == 200
+    assert (await client.get("/org")).status_code == 200
+
+    # A role taken away: the organizer pages close at once.
+    await RoleGrant.update({RoleGrant.role: Role.supervisor.value}).where(RoleGrant.user == user_id)
+    assert [g["role"] for g in (await client.get("/api/me")).json()["grants"]] == ["supervisor"]
+    assert (await client.get("/org")).status_code == 403
+
+    # Deactivated: signed out on the next request, and back when reactivated.
+    await User.update({User.is_active: False}).where(User.id == user_id)
+    assert (await client.get("/api/me")).status_code == 401
+    await User.update({User.is_active: True}).where(User.id == user_id)
+    assert (await client.get("/api/me")).status_code == 200
+
+    # An expired session is no session.
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    await UserSession.update({UserSession.expires_at: past}).where(UserSession.user == user_id)
+    assert (await client.get("/api/me")).status_code == 401
+
+    # Signed out elsewhere (the row deleted by another worker).
+    await UserSession.delete().where(UserSession.user == user_id)
+    await login(client, "ma.xiaoyan", PASSWORD)
+    assert (await client.get("/api/me")).status_code == 200
+    await UserSession.delete().where(UserSession.user == user_id)
+    assert (await client.get("/api/me")).status_code == 401
+
+
+async def test_a_cookie_that_is_no_token_is_no_session(empty_db, client):
+    for value in ("", "x", "' OR 1=1 --", "a" * 4000):
+        client.cookies.set(SESSION_COOKIE, value)
+        assert (await client.get("/api/me")).status_code == 401
+    client.cookies.delete(SESSION_COOKIE)

@@ -263,6 +263,25 @@ async def test_new_judge_signs_in_and_sees_the_trade(demo_mutable, client, other
             "password",
         ),
         ({"password_confirm": PASSWORD + "x"}, 422, "两次输入的密码不一致。", "password_confirm"),
+        (
+            {"password": "iloveyou1", "password_confirm": "iloveyou1"},
+            422,
+            "这是最常见的密码之一，很容易被猜中，请换一个。",
+            "password",
+        ),
+        (
+            {"password": "87654321", "password_confirm": "87654321"},
+            422,
+            "密码不能是同一个字符的重复、12345678 或 abcdefgh 这样的简单序列，"
+            "也不能是一小组字符的重复。",
+            "password",
+        ),
+        (
+            {"password": "New_Person-2027", "password_confirm": "New_Person-2027"},
+            422,
+            "密码不能包含用户名，也不能是用户名的一部分。",
+            "password",
+        ),
         ({"role": "judge"}, 422, "请选择该裁判执裁的工种。", "trade"),
         ({"role": "chief_judge"}, 422, "请选择该裁判执裁的工种。", "trade"),
         ({"role": "delegation_admin"}, 422, "请选择该管理员所属的推荐单位。", "delegation"),
@@ -431,6 +450,12 @@ async def test_password_reset_ends_sessions_and_leaves_no_secret_in_the_audit(
     )
     assert mismatch.status_code == 422 and "两次输入的密码不一致。" in mismatch.text
     assert NEW_PASSWORD not in mismatch.text
+    # The account's own username in the new password is refused like everywhere else.
+    own_name = await post_form(
+        client, url, {"password": "reset_me!!", "password_confirm": "reset_me!!"}
+    )
+    assert own_name.status_code == 422
+    assert "密码不能包含用户名，也不能是用户名的一部分。" in own_name.text
     assert await snapshot() == before
     assert (await other_client.get("/judge")).status_code == 200
 
