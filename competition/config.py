@@ -7,6 +7,7 @@
 | JIANGXIN_HOST          | 127.0.0.1                            |
 | JIANGXIN_PORT          | 8000                                 |
 | JIANGXIN_COOKIE_SECURE | 1 (cookies only over HTTPS)          |
+| JIANGXIN_PUBLIC_ORIGIN | (none) extra origins forms may come from |
 """
 
 from __future__ import annotations
@@ -79,6 +80,23 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _origins(value: str | None) -> tuple[str, ...]:
+    """`https://jx.example.org[,…]`: where users reach the site when a proxy in front of it
+    changes the Host header; state-changing requests from these origins are accepted."""
+    origins = []
+    for item in (value or "").split(","):
+        item = item.strip().rstrip("/").lower()
+        if not item:
+            continue
+        parsed = urlparse(item)
+        if parsed.scheme not in {"http", "https"} or not parsed.netloc or parsed.path:
+            raise ConfigError(
+                "JIANGXIN_PUBLIC_ORIGIN must be origins like https://jiangxin.example.org"
+            )
+        origins.append(item)
+    return tuple(origins)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -87,6 +105,7 @@ class Settings:
     host: str
     port: int
     cookie_secure: bool
+    public_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, workdir: Path | None = None) -> Settings:
@@ -107,6 +126,7 @@ class Settings:
             host=env.get("JIANGXIN_HOST", "127.0.0.1"),
             port=port,
             cookie_secure=_flag(env.get("JIANGXIN_COOKIE_SECURE"), default=True),
+            public_origins=_origins(env.get("JIANGXIN_PUBLIC_ORIGIN")),
         )
 
 
