@@ -27,6 +27,7 @@ from competition.controllers import (
 from competition.web.access import PUBLIC, access_guard
 from competition.web.errors import EXCEPTION_HANDLERS
 from competition.web.middleware import context_middleware
+from competition.web.openapi import document_errors
 from competition.web.params import CheckedRequest, input_guard
 from competition.web.security import edge_middleware, headers_hook
 from competition.web.templating import build_template_config
@@ -65,7 +66,7 @@ def route_handlers() -> list:
 def create_app() -> Litestar:
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers(),
         # Who may call the route first, then whether what the request brings may reach it.
         guards=[access_guard, input_guard],
@@ -92,3 +93,5 @@ def create_app() -> Litestar:
         request_max_body_size=MAX_UPLOAD_BYTES,
         lifespan=[lifespan],
     )
+    document_errors(app)
+    return app

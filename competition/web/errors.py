@@ -52,7 +52,8 @@ BAD_VALUE = N_("This value is not valid.")
 
 
 class ErrorOut(msgspec.Struct, omit_defaults=True):
-    """What every error answer of the API looks like."""
+    """Every error answer: a stable `code`, a `message` in the user's language, and for input
+    that was refused, `fields`: parameter or field name → message."""
 
     code: str
     message: str
@@ -60,10 +61,15 @@ class ErrorOut(msgspec.Struct, omit_defaults=True):
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or (
-        "application/json" in request.headers.get("accept", "")
-        and "text/html" not in request.headers.get("accept", "")
-    )
+    """JSON for the API (every route of the OpenAPI document) and for a client that asks for
+    it; a page for a browser."""
+    handler = request.scope.get("route_handler")
+    if request.url.path.startswith("/api/") or (
+        handler is not None and handler.resolve_include_in_schema()
+    ):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
 
 
 def users_locale(request: Request) -> str:

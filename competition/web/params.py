@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 import types
 import typing
-from pathlib import PurePath
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 import msgspec.inspect as mi
