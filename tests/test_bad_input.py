@@ -1,21 +1,25 @@
 """Hostile input at every route of the app: never a server error, always the right refusal.
 
-The sweep enumerates the app's routes (as tests/test_route_guards.py does), signs in as a role
-each route admits, and sends:
+The sweep enumerates the app's routes (as tests/test_route_guards.py does), signs in as a demo
+user each route admits (anonymous for public routes), and sends:
 
 - in every path parameter: numbers no id column holds (2**31, 2**63, 99999999999999999999),
-  -1, 0, "1e309", a NUL, an over-long string → an id is 404 (no such record), a NUL in text 400;
-- in every query parameter the handler declares or reads (`request.query_params.get("…")` in
-  its source): the same values → a declared number out of range 400, a NUL anywhere 400,
-  anything else an answer below 500;
-- in every field of every form the pages show (found by reading the forms of every page, with
-  the page's own values as the rest of the submission): a NUL → 400, as urlencoded and as
-  multipart; numbers out of range in a numeric field → 422, the form's own refusal; an
-  over-long text or a number in a text field → below 500;
+  -1, 0, "1e309" and a NUL in an id → 404 (there is no such record); in a text parameter a NUL
+  → 400, an over-long text → below 500, and where the real value has digits (a photo's
+  `123.jpg`) the digits replaced by numbers no id holds → 404;
+- in the query: a NUL in any parameter → 400 (once per route); in every parameter the handler
+  declares or reads by hand (`request.query_params.get("…")` in its source), the numbers and
+  an over-long text → a declared number out of range 400, anything else below 500;
+- in every field of every form the pages show (found by reading the forms on every page, the
+  page's own values making up the rest of the submission): a NUL in every field → 400, as
+  urlencoded and as multipart; numbers out of range or not whole in a numeric field → 422 (the
+  form's own refusal, next to the field); a huge number or an over-long text in a text field →
+  below 500;
 - in every field of every JSON body an API route declares: numbers out of range → 400, a NUL
   → 400, a lone surrogate → 400.
 
-It runs on the database of the session (SQLite or PostgreSQL, see tests/conftest.py).
+Refusals made by the edge (400) answer in the error shape (`{code, message, fields?}` for
+JSON). The sweep runs on the session's database (SQLite, or PostgreSQL with DATABASE_URL).
 """
 
 from __future__ import annotations
@@ -30,10 +34,9 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 import msgspec.inspect as mi
-import pytest
 from litestar.routes import HTTPRoute
 
-from competition.tables import Role, User
+from competition.tables import Role
 from competition.web.params import plan_for
 from tests.support import csrf_token, login, make_user
 from tests.test_route_guards import (
@@ -48,23 +51,26 @@ from tests.test_route_guards import (
 
 OUT_OF_RANGE = [str(2**31), str(2**63), "99999999999999999999"]
 SMALL = ["-1", "0"]
-NOT_A_NUMBER = ["1e309"]
-NUMBERS = OUT_OF_RANGE + SMALL + NOT_A_NUMBER
+NOT_WHOLE = ["1e309"]
+NUMBERS = OUT_OF_RANGE + SMALL + NOT_WHOLE
 NUL = "\x00"
 LONG = "长" * 1000 + "x" * 4000  # far past any column, and still a URL httpx sends
 # Text a handler may still turn into a number by hand: past an INTEGER (PostgreSQL), past 64
 # bits (SQLite too), negative (an OFFSET).
 NUMBER_LIKE = [str(2**31), str(2**63), "-1"]
-PATH_INT = re.compile(r"\{(\w+):int\}")
-PATH_ANY = re.compile(r"\{(\w+)(?::(\w+))?\}")
-DESTRUCTIVE = re.compile(r"/(delete|deactivate|withdraw|revoke|discard|logout)$")
-FILE_ROUTE = re.compile(r"\.(xlsx|pdf|csv)$")
+
+PATH_PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
 QUERY_READ = re.compile(r"""query_params\.get\(\s*["'](\w+)["']""")
+# What removes or ends something goes last: an accepted value there must not take away the
+# records and the session the other requests use.
+DESTRUCTIVE = re.compile(r"/(delete|deactivate|withdraw|revoke|discard|logout)$")
+# A file (an export) takes the filters of its page, swept one parameter at a time; the file
+# gets each value in every filter at once.
+FILE_ROUTE = re.compile(r"\.(xlsx|pdf|csv)$")
 
 
 def role_for(audience) -> str:
-    """Who makes the requests of a route: anonymous for public routes, else a demo user whose
-    role the route admits (the organizer where it may)."""
+    """Anonymous for a public route, else the first of these roles the route admits."""
     if audience == PUBLIC:
         return ANONYMOUS
     for role in (Role.organizer, Role.delegation_admin, Role.contestant, Role.supervisor):
@@ -84,45 +90,24 @@ class Route:
     def is_api(self) -> bool:
         return self.path.startswith("/api/")
 
+    @property
+    def params(self) -> list[re.Match]:
+        return [m for s in self.path.split("/") if (m := PATH_PARAM.fullmatch(s))]
+
 
 def routes_of(app) -> list[Route]:
-    handlers = {}
-    for route in app.routes:
-        if isinstance(route, HTTPRoute):
-            for handler in route.route_handlers:
-                for method in handler.http_methods:
-                    handlers[(method, route.path)] = handler
-    found = []
-    for method, path in app_routes(app):
-        if method == "HEAD":
-            continue
-        found.append(
-            Route(method, path, role_for(audience_of(method, path)), handlers[(method, path)])
-        )
-    return found
-
-
-class Clients:
-    """One signed-in client per demo user, made when first needed."""
-
-    def __init__(self, app):
-        self.app = app
-        self.open: dict[str, httpx.AsyncClient] = {}
-
-    async def get(self, who: str) -> httpx.AsyncClient:
-        if who not in self.open:
-            transport = httpx.ASGITransport(app=self.app)
-            client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
-            if who == ANONYMOUS:
-                await csrf_token(client)
-            else:
-                await login(client, DEMO_USERS[Role(who)])
-            self.open[who] = client
-        return self.open[who]
-
-    async def close(self) -> None:
-        for client in self.open.values():
-            await client.aclose()
+    handlers = {
+        (method, route.path): handler
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        for method in handler.http_methods
+    }
+    return [
+        Route(method, path, role_for(audience_of(method, path)), handlers[(method, path)])
+        for method, path in app_routes(app)
+        if method != "HEAD"
+    ]
 
 
 @dataclass
@@ -135,7 +120,8 @@ class Form:
 
 class FormParser(HTMLParser):
     """The POST forms of a page: their action, their fields with the values the page put in
-    them (the selected option, the checked boxes), and which fields hold whole numbers."""
+    them (the selected option, the checked boxes), and which fields hold whole numbers (a
+    number input, or a choice whose values are all whole numbers)."""
 
     def __init__(self, page_url: str):
         super().__init__()
@@ -152,9 +138,8 @@ class FormParser(HTMLParser):
         a = {k: (v or "") for k, v in attrs}
         if tag == "form":
             if a.get("method", "get").lower() == "post":
-                self.form = Form(
-                    a.get("action") or self.page_url, "multipart" in a.get("enctype", "")
-                )
+                action = a.get("action") or self.page_url
+                self.form = Form(action, "multipart" in a.get("enctype", ""))
             return
         if self.form is None or not a.get("name"):
             return
@@ -167,8 +152,7 @@ class FormParser(HTMLParser):
                 if kind == "radio" and re.fullmatch(r"-?\d+", a.get("value", "")):
                     self.form.numeric.add(name)
                 return
-            value = a.get("value", "")
-            self.form.fields.append((name, value))
+            self.form.fields.append((name, a.get("value", "")))
             if kind == "number" or a.get("inputmode") == "numeric":
                 self.form.numeric.add(name)
         elif tag == "select":
@@ -203,7 +187,7 @@ class FormParser(HTMLParser):
 def route_pattern(path: str) -> re.Pattern:
     regex = ""
     for part in re.split(r"(\{[^}]*\})", path):
-        match = PATH_ANY.fullmatch(part)
+        match = PATH_PARAM.fullmatch(part)
         if match:
             regex += r"-?\d+" if match.group(2) == "int" else r"[^/]+"
         else:
@@ -211,84 +195,112 @@ def route_pattern(path: str) -> re.Pattern:
     return re.compile(regex.rstrip("/") + "/?")
 
 
-@dataclass
 class Sweep:
-    """Every request made, and every answer that was wrong."""
+    """The clients, every request made, and every answer that was wrong."""
 
-    count: int = 0
-    problems: list[str] = field(default_factory=list)
-    by_kind: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    def __init__(self, app, values: dict[str, str]):
+        self.app = app
+        self.values = values
+        self.clients: dict[str, httpx.AsyncClient] = {}
+        self.count: dict[str, int] = defaultdict(int)
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.covered: set[tuple[str, str]] = set()
+        self.problems: list[str] = []
 
-    def check(self, kind: str, what: str, response: httpx.Response, expected: int | None) -> None:
-        self.count += 1
-        self.by_kind[kind] += 1
-        status = response.status_code
-        if status >= 500:
-            self.problems.append(f"{what}: server error {status}")
-        elif expected is not None and status != expected:
-            self.problems.append(
-                f"{what}: expected {expected}, got {status} {response.text[:160]!r}"
+    async def client(self, who: str) -> httpx.AsyncClient:
+        if who not in self.clients:
+            transport = httpx.ASGITransport(app=self.app)
+            client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+            if who == ANONYMOUS:
+                await csrf_token(client)
+            else:
+                await login(client, DEMO_USERS[Role(who)])
+            self.clients[who] = client
+        return self.clients[who]
+
+    async def close(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+
+    async def send(self, route: Route, url: str, *, form=None, body=None, raw=None):
+        """GET the URL, or send it a form (pairs; multipart when `form` is a Form that says
+        so) or a JSON body, with the client's CSRF token."""
+        client = await self.client(route.who)
+        if route.method == "GET":
+            return await client.get(url)
+        token = await csrf_token(client)
+        if route.is_api or body is not None or raw is not None:
+            headers = {"x-csrftoken": token, "content-type": "application/json"}
+            content = raw if raw is not None else None
+            json = None if raw is not None else (body if body is not None else {})
+            return await client.request(
+                route.method, url, json=json, content=content, headers=headers
             )
-        elif expected in (400, 422) and "json" in response.headers.get("content-type", ""):
+        pairs, multipart = form or ([], False)
+        pairs = [*pairs, ("_csrf_token", token)]
+        if multipart:
+            files = [(k, (None, v.encode("utf-8", "surrogatepass"))) for k, v in pairs]
+            return await client.request(route.method, url, files=files)
+        data: dict[str, list[str]] = defaultdict(list)
+        for name, value in pairs:
+            data[name].append(value)
+        return await client.request(route.method, url, data=dict(data))
+
+    def check(self, part: str, route: Route, what: str, response, expected: int | None) -> None:
+        self.count[part] += 1
+        self.covered.add((route.method, route.path))
+        status = response.status_code
+        where = f"{route.method} {route.path} {what}"
+        if status >= 500:
+            self.problems.append(f"{where}: server error {status}")
+        elif expected is not None and status != expected:
+            self.problems.append(f"{where}: {status}, not {expected}: {response.text[:160]!r}")
+        elif status == 400 and "json" in response.headers.get("content-type", ""):
             body = response.json()
             if set(body) - {"code", "message", "fields"} or not body.get("message"):
-                self.problems.append(f"{what}: error body {body!r}")
+                self.problems.append(f"{where}: error body {body!r}")
 
 
-async def send(client: httpx.AsyncClient, route: Route, url: str, **kwargs) -> httpx.Response:
-    if route.method in ("GET", "HEAD"):
-        return await client.request(route.method, url, **kwargs)
-    token = await csrf_token(client)
-    if route.is_api or "json" in kwargs or "content" in kwargs:
-        headers = {"x-csrftoken": token, **kwargs.pop("headers", {})}
-        if "json" not in kwargs and "content" not in kwargs:
-            kwargs["json"] = {}
-        return await client.request(route.method, url, headers=headers, **kwargs)
-    data = {**kwargs.pop("data", {}), "_csrf_token": token}
-    return await client.request(route.method, url, data=data, **kwargs)
+def _short(value: str) -> str:
+    return repr(value if len(value) < 16 else value[:12] + "…")
 
 
-def hostile_url(path: str, values: dict, position: int, raw: str) -> str:
+def with_path_value(route: Route, values: dict, position: int, raw: str) -> str:
     """The route's URL with real ids, but `raw` in its position-th path parameter."""
-    segments = path.split("/")
-    params = [i for i, s in enumerate(segments) if PATH_ANY.fullmatch(s)]
+    segments = route.path.split("/")
+    params = [i for i, s in enumerate(segments) if PATH_PARAM.fullmatch(s)]
     segments[params[position]] = quote(raw, safe="")
     return fill("/".join(segments), values)
 
 
-async def sweep_paths(sweep: Sweep, clients: Clients, routes: list[Route], values: dict) -> None:
+async def sweep_paths(sweep: Sweep, routes: list[Route]) -> None:
     for route in routes:
-        names = [m for s in route.path.split("/") if (m := PATH_ANY.fullmatch(s))]
-        client = await clients.get(route.who)
-        for position, match in enumerate(names):
-            is_int = match.group(2) == "int"
-            for value in [*NUMBERS, NUL] if is_int else [NUL, LONG]:
-                url = hostile_url(route.path, values, position, value)
-                response = await send(client, route, url)
-                # An id that cannot exist is a record that does not: 404. Text that cannot be
-                # stored is a bad request: 400. A long token or file name: below 500.
-                expected = 404 if is_int else (400 if value == NUL else None)
-                what = f"{route.method} {route.path} {match.group(1)}={value[:12]!r}"
-                sweep.check("path", what, response, expected)
+        real = fill(route.path, sweep.values).split("/")
+        positions = [i for i, s in enumerate(route.path.split("/")) if PATH_PARAM.fullmatch(s)]
+        for position, match in enumerate(route.params):
+            if match.group(2) == "int":
+                cases = [(v, 404) for v in [*NUMBERS, NUL]]
+            else:
+                cases = [(NUL, 400), (LONG, None)]
+                digits = real[positions[position]]
+                if re.search(r"\d", digits):
+                    cases += [(re.sub(r"\d+", n, digits, count=1), 404) for n in NUMBER_LIKE]
+            for value, expected in cases:
+                url = with_path_value(route, sweep.values, position, value)
+                what = f"{match.group(1)}={_short(value)}"
+                sweep.check("path", route, what, await sweep.send(route, url), expected)
 
 
 def query_names(route: Route) -> dict[str, bool]:
     """The query parameters a handler declares (name → is a number) or reads by hand."""
-    names: dict[str, bool] = {}
     handler = route.handler
-    path_names = frozenset(n for n, _ in PATH_ANY.findall(route.path))
-    plan = plan_for(handler, path_names)
-    for number in plan.numbers:
-        if number.source.value == "query":
-            names[number.name] = True
+    path_names = frozenset(m.group(1) for m in route.params)
+    names = {
+        n.name: True for n in plan_for(handler, path_names).numbers if n.source.value == "query"
+    }
     for name, parameter in handler.parsed_fn_signature.parameters.items():
-        if (
-            name not in path_names
-            and name not in names
-            and parameter.annotation in (str, str | None)
-        ):
-            names[name] = False
+        if name not in path_names and parameter.annotation in (str, str | None):
+            names.setdefault(name, False)
     try:
         source = inspect.getsource(handler.fn)
     except (OSError, TypeError):
@@ -298,22 +310,20 @@ def query_names(route: Route) -> dict[str, bool]:
     return names
 
 
-async def sweep_queries(sweep: Sweep, clients: Clients, routes: list[Route], values: dict) -> None:
+async def sweep_queries(sweep: Sweep, routes: list[Route]) -> None:
     for route in routes:
-        if route.method != "GET" or route.path.startswith(("/static", "/schema")):
+        if route.method != "GET":
             continue
+        base = fill(route.path, sweep.values)
         names = query_names(route)
-        client = await clients.get(route.who)
-        base = fill(route.path, values)
-        # A NUL in any query value is refused at the edge, whatever its name: once per route,
-        # in a parameter the route does not even read.
-        nul = {**dict.fromkeys(names, NUL), "hostile": NUL}
-        response = await send(client, route, f"{base}?{urlencode(nul)}")
-        sweep.check("query", f"GET {base}?…=NUL", response, 400)
+        # A NUL in any query value is refused at the edge, whatever its name: once a route,
+        # also in a parameter the route does not read.
+        nul = urlencode({**dict.fromkeys(names, NUL), "unread": NUL})
+        sweep.check(
+            "query", route, "NUL in the query", await sweep.send(route, f"{base}?{nul}"), 400
+        )
         numbers = [n for n, is_number in names.items() if is_number]
         texts = [n for n, is_number in names.items() if not is_number]
-        # A file (an export) takes the filters of its page, which is swept one parameter at a
-        # time; the file gets each value in every filter at once.
         groups = [[n] for n in numbers] + (
             [texts] if FILE_ROUTE.search(route.path) and texts else [[n] for n in texts]
         )
@@ -321,154 +331,109 @@ async def sweep_queries(sweep: Sweep, clients: Clients, routes: list[Route], val
             is_number = group[0] in numbers
             for value in [*NUMBERS, LONG] if is_number else [*NUMBER_LIKE, LONG]:
                 url = f"{base}?{urlencode(dict.fromkeys(group, value))}"
-                response = await send(client, route, url)
                 expected = 400 if is_number and value not in SMALL else None
-                sweep.check(
-                    "query", f"GET {base}?{','.join(group)}={value[:12]!r}", response, expected
-                )
+                what = f"?{','.join(group)}={_short(value)}"
+                sweep.check("query", route, what, await sweep.send(route, url), expected)
 
 
-async def discover_forms(
-    clients: Clients, routes: list[Route], values: dict
-) -> dict[str, list[Form]]:
-    """POST route path → the forms the pages show for it (with the page's values)."""
+async def discover_forms(sweep: Sweep, routes: list[Route]) -> dict[str, Form]:
+    """POST route path → the first form a page shows for it, with the page's values."""
     patterns = [(route_pattern(r.path), r.path) for r in routes if r.method == "POST"]
-    found: dict[str, list[Form]] = defaultdict(list)
+    found: dict[str, Form] = {}
     for route in routes:
         if route.method != "GET" or route.path.startswith(("/static", "/schema", "/api")):
             continue
-        client = await clients.get(route.who)
-        url = fill(route.path, values)
-        response = await client.get(url)
+        url = fill(route.path, sweep.values)
+        response = await (await sweep.client(route.who)).get(url)
         if response.status_code != 200 or "html" not in response.headers.get("content-type", ""):
             continue
         parser = FormParser(url)
         parser.feed(response.text)
         for form in parser.forms:
-            action_path = urlsplit(form.action).path
+            action = urlsplit(form.action).path
             for pattern, path in patterns:
-                if pattern.fullmatch(action_path):
-                    found[path].append(form)
+                if pattern.fullmatch(action):
+                    found.setdefault(path, form)
                     break
     return found
 
 
-def without_csrf(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in fields if k != "_csrf_token"]
-
-
-async def post_form(client, route: Route, form: Form, fields: list[tuple[str, str]]):
-    token = await csrf_token(client)
-    pairs = [*fields, ("_csrf_token", token)]
-    if form.multipart:
-        files = [(name, (None, value.encode("utf-8", "surrogatepass"))) for name, value in pairs]
-        return await client.post(form.action, files=files)
-    data: dict[str, list[str]] = defaultdict(list)
-    for name, value in pairs:
-        data[name].append(value)
-    return await client.post(form.action, data=dict(data))
-
-
-async def sweep_forms(sweep: Sweep, clients: Clients, routes: list[Route], values: dict) -> None:
-    forms = await discover_forms(clients, routes, values)
+async def sweep_forms(sweep: Sweep, routes: list[Route]) -> None:
+    forms = await discover_forms(sweep, routes)
     posts = [r for r in routes if r.method == "POST" and not r.is_api]
-    # What removes or ends something goes last, signing out at the very end: an accepted
-    # value there must not take away the records and the session the other rows use.
     posts.sort(key=lambda r: (r.path == "/logout", DESTRUCTIVE.search(r.path) is not None))
     for route in posts:
-        client = await clients.get(route.who)
-        url = fill(route.path, values)
-        # A NUL in every field the route's forms have (or in a field of any name).
-        discovered = forms.get(route.path, [])
-        route_forms = discovered or [Form(url, False, [("name", "x")])]
-        for form in route_forms[:1]:
-            fields = without_csrf(form.fields) or [("name", "x")]
-            poisoned = [(k, v + NUL) for k, v in fields]
-            for multipart in (False, True):
-                sent = Form(form.action, multipart)
-                response = await post_form(client, route, sent, poisoned)
-                sweep.check(
-                    "form",
-                    f"POST {form.action} NUL in every field ({'multipart' if multipart else 'urlencoded'})",
-                    response,
-                    400,
-                )
-        for form in discovered[:1]:
-            fields = without_csrf(form.fields)
-            for i, (name, _) in enumerate(fields):
-                numeric = name in form.numeric
-                hostile = [str(2**31), str(2**63), *NOT_A_NUMBER] if numeric else [str(2**63), LONG]
-                for value in hostile:
-                    changed = [*fields[:i], (name, value), *fields[i + 1 :]]
-                    response = await post_form(client, route, form, changed)
-                    expected = 422 if numeric else None
-                    sweep.check(
-                        "form", f"POST {form.action} {name}={value[:12]!r}", response, expected
-                    )
+        form = forms.get(route.path)
+        url = form.action if form else fill(route.path, sweep.values)
+        fields = [(k, v) for k, v in (form.fields if form else []) if k != "_csrf_token"]
+        poisoned = [(k, v + NUL) for k, v in fields or [("name", "x")]]
+        for multipart in (False, True):
+            kind = "multipart" if multipart else "urlencoded"
+            response = await sweep.send(route, url, form=(poisoned, multipart))
+            sweep.check("form", route, f"NUL in every field ({kind})", response, 400)
+        for i, (name, _) in enumerate(fields):
+            numeric = name in form.numeric
+            for value in [str(2**31), str(2**63), *NOT_WHOLE] if numeric else [str(2**63), LONG]:
+                changed = [*fields[:i], (name, value), *fields[i + 1 :]]
+                response = await sweep.send(route, url, form=(changed, form.multipart))
+                expected = 422 if numeric else None
+                sweep.check("form", route, f"{name}={_short(value)}", response, expected)
 
 
 def body_fields(route: Route) -> list[tuple[str, object]]:
-    """(field name, msgspec type info) of the `data` struct of a JSON route."""
+    """(name, msgspec type info) of each field of the JSON struct a route reads."""
     parameter = route.handler.parsed_fn_signature.parameters.get("data")
     if parameter is None:
         return []
     info = mi.type_info(parameter.annotation)
-    if not isinstance(info, mi.StructType):
-        return []
-    return [(f.encode_name, f.type) for f in info.fields]
+    return [(f.encode_name, f.type) for f in info.fields] if isinstance(info, mi.StructType) else []
 
 
 def sample(info) -> object:
     while isinstance(info, mi.Metadata):
         info = info.type
-    if isinstance(info, mi.IntType):
-        return 1
-    if isinstance(info, mi.StrType):
-        return "x"
-    if isinstance(info, mi.ListType):
-        return []
-    return None
+    return {mi.IntType: 1, mi.StrType: "x"}.get(type(info))
 
 
-async def sweep_json(sweep: Sweep, clients: Clients, routes: list[Route], values: dict) -> None:
+async def sweep_json(sweep: Sweep, routes: list[Route]) -> None:
     for route in routes:
         if not route.is_api or route.method == "GET":
             continue
+        url = fill(route.path, sweep.values)
         fields = body_fields(route)
-        client = await clients.get(route.who)
-        url = fill(route.path, values)
         base = {name: sample(info) for name, info in fields}
-        for name, info in fields:
-            kind = sample(info)
-            hostile: list = [int(v) for v in OUT_OF_RANGE] if kind == 1 else [NUL]
-            for value in hostile:
-                response = await send(client, route, url, json={**base, name: value})
-                sweep.check("json", f"POST {url} {name}={value!r:.14}", response, 400)
+        for name, info in fields or [("unread", None)]:
+            kind = sample(info) if info is not None else "x"
+            values = [int(v) for v in OUT_OF_RANGE] if kind == 1 else [NUL]
+            for value in values:
+                response = await sweep.send(route, url, body={**base, name: value})
+                sweep.check("json", route, f"{name}={value!r:.14}", response, 400)
             if kind == "x":
-                raw = ('{"%s": "\\ud800"}' % name).encode()
-                response = await send(
-                    client, route, url, content=raw, headers={"content-type": "application/json"}
-                )
-                sweep.check("json", f"POST {url} {name}=lone surrogate", response, 400)
+                raw = ('{"' + name + '": "\\ud800"}').encode()
+                response = await sweep.send(route, url, raw=raw)
+                sweep.check("json", route, f"{name}=lone surrogate", response, 400)
 
 
 async def test_every_route_refuses_hostile_values_without_a_server_error(demo_full, app):
+    # A user of its own for the routes at {user_id}: changing it touches no one the sweep needs.
     spare = await make_user(
         "bad-input-spare", Role.contestant, competition_id=demo_full.competition_id
     )
-    values = await path_values(demo_full.competition_id, user_id=spare)
     routes = routes_of(app)
-    clients = Clients(app)
-    sweep = Sweep()
-    started = time.perf_counter()
+    sweep = Sweep(app, await path_values(demo_full.competition_id, user_id=spare))
+    cpu = time.process_time()
     try:
         for part in (sweep_paths, sweep_queries, sweep_json, sweep_forms):
-            t0 = time.perf_counter()
-            await part(sweep, clients, routes, values)
-            sweep.seconds[part.__name__] = time.perf_counter() - t0
+            started = time.perf_counter()
+            await part(sweep, routes)
+            sweep.seconds[part.__name__] = round(time.perf_counter() - started, 1)
     finally:
-        await clients.close()
+        await sweep.close()
     print(
-        f"\nsweep: {len(routes)} routes, {sweep.count} requests {dict(sweep.by_kind)} { ({k: round(v, 1) for k, v in sweep.seconds.items()}) } in {time.perf_counter() - started:.1f} s"
+        f"\nhostile-input sweep: {len(routes)} routes, {sum(sweep.count.values())} requests "
+        f"{dict(sweep.count)}, seconds {dict(sweep.seconds)}, "
+        f"CPU {time.process_time() - cpu:.1f} s"
     )
     assert not sweep.problems, f"{len(sweep.problems)} wrong answers:\n" + "\n".join(sweep.problems)
+    missed = {(r.method, r.path) for r in routes} - sweep.covered
+    assert not missed, f"routes the sweep sent nothing hostile: {sorted(missed)}"
