@@ -30,14 +30,19 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Annotated
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
+import msgspec
 import msgspec.inspect as mi
+from litestar import Litestar, get, post
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.routes import HTTPRoute
 
 from competition.tables import Role
 from competition.web.params import plan_for
+from competition.web.templating import build_template_config
 from tests.support import csrf_token, login, make_user
 from tests.test_route_guards import (
     ANONYMOUS,
@@ -437,3 +442,79 @@ async def test_every_route_refuses_hostile_values_without_a_server_error(demo_fu
     assert not sweep.problems, f"{len(sweep.problems)} wrong answers:\n" + "\n".join(sweep.problems)
     missed = {(r.method, r.path) for r in routes} - sweep.covered
     assert not missed, f"routes the sweep sent nothing hostile: {sorted(missed)}"
+
+
+# ---------------------------------------------------------------------------- a route added later
+
+
+class Line(msgspec.Struct):
+    quantity: int
+
+
+class Order(msgspec.Struct):
+    lines: list[Line]
+    # A number that really is bigger than an INTEGER says so.
+    reference: Annotated[int, msgspec.Meta(ge=0, le=10**12)] = 0
+
+
+@get("/shop/{item_id:int}", opt={"public": True}, sync_to_thread=False)
+def item(
+    item_id: FromPath[int],
+    page: FromQuery[int] = 1,
+    size: Annotated[int, QueryParameter(le=100)] = 10,
+    tags: FromQuery[list[int] | None] = None,
+    count: Annotated[int | None, HeaderParameter(name="x-count")] = None,
+) -> dict:
+    return {"item": item_id, "page": page, "size": size}
+
+
+@post("/shop/orders", opt={"public": True}, sync_to_thread=False)
+def order(data: JSONBody[Order]) -> dict:
+    return {"lines": len(data.lines), "reference": data.reference}
+
+
+async def test_a_route_added_later_is_checked_by_its_signature_alone():
+    """Nothing but the app's guard and request class: the route declares types, no checks."""
+    from competition.web.errors import EXCEPTION_HANDLERS
+    from competition.web.params import CheckedRequest, input_guard
+
+    shop = Litestar(
+        route_handlers=[item, order],
+        guards=[input_guard],
+        request_class=CheckedRequest,
+        exception_handlers=EXCEPTION_HANDLERS,
+        template_config=build_template_config(),
+    )
+    transport = httpx.ASGITransport(app=shop)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+
+        async def fields(response: httpx.Response, status: int = 400) -> dict:
+            assert response.status_code == status, response.text
+            return response.json().get("fields", {})
+
+        assert (await client.get("/shop/7?page=2&size=100&tags=1")).json()["size"] == 100
+        for item_id in (2**31, 2**63, 0, -1):
+            assert (await client.get(f"/shop/{item_id}")).status_code == 404
+        assert set(await fields(await client.get(f"/shop/7?page={2**31}"))) == {"page"}
+        assert set(await fields(await client.get("/shop/7?size=101"))) == {"size"}
+        assert set(await fields(await client.get(f"/shop/7?tags=1&tags={2**63}"))) == {"tags"}
+        too_many = await client.get("/shop/7", headers={"x-count": str(2**40)})
+        assert set(await fields(too_many)) == {"x-count"}
+        assert set(await fields(await client.get("/shop/7?q=%00"))) == {"q"}
+
+        ok = await client.post(
+            "/shop/orders", json={"lines": [{"quantity": 2}], "reference": 10**11}
+        )
+        assert ok.status_code == 201 and ok.json() == {"lines": 1, "reference": 10**11}
+        nested = await client.post(
+            "/shop/orders", json={"lines": [{"quantity": 1}, {"quantity": 2**31}]}
+        )
+        assert set(await fields(nested)) == {"lines[1].quantity"}
+        text = await client.post("/shop/orders", json={"lines": [], "note": "a\x00b"})
+        assert set(await fields(text)) == {"note"}
+        surrogate = await client.post(
+            "/shop/orders",
+            content=b'{"lines": [], "note": "\\ud800"}',
+            headers={"content-type": "application/json"},
+        )
+        assert surrogate.status_code == 400

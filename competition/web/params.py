@@ -103,7 +103,6 @@ class Number:
     kind: type  # int or float
     low: int | None
     high: int | None
-    many: bool
 
 
 @dataclass(frozen=True)
@@ -113,14 +112,13 @@ class Plan:
     file_paths: tuple[str, ...] = ()  # path parameters that name a file
 
 
-def _scalar(annotation: Any) -> tuple[type | None, bool]:
-    """(int or float, is a sequence) for a parameter's annotation; (None, False) otherwise."""
-    many = False
+def _scalar(annotation: Any) -> type | None:
+    """int or float for a parameter annotated with one (optional, or a list of them)."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         members = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(members) != 1:
-            return None, False
+            return None
         annotation = members[0]
         origin = typing.get_origin(annotation)
     if origin in (list, tuple, set, frozenset) or (
@@ -128,15 +126,15 @@ def _scalar(annotation: Any) -> tuple[type | None, bool]:
     ):
         args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
         if len(args) != 1:
-            return None, False
-        annotation, many = args[0], True
-    if annotation is bool or not isinstance(annotation, type):
-        return None, False
-    if issubclass(annotation, int) and not issubclass(annotation, bool):
-        return int, many
+            return None
+        annotation = args[0]
+    if not isinstance(annotation, type) or issubclass(annotation, bool):
+        return None
+    if issubclass(annotation, int):
+        return int
     if issubclass(annotation, float):
-        return float, many
-    return None, False
+        return float
+    return None
 
 
 def _limits(
@@ -190,12 +188,12 @@ def build_plan(handler: BaseRouteHandler, path_names: frozenset[str]) -> Plan:
         if isinstance(field.annotation, type) and issubclass(field.annotation, PurePath):
             file_paths.append(name)
             continue
-        kind, many = _scalar(field.annotation)
+        kind = _scalar(field.annotation)
         if kind is None:
             continue
         source, key = _source(name, field.kwarg_definition, path_names)
         low, high = _bounds(field.kwarg_definition, source) if kind is int else (None, None)
-        numbers.append(Number(key, source, kind, low, high, many))
+        numbers.append(Number(key, source, kind, low, high))
     return Plan(tuple(numbers), body, tuple(file_paths))
 
 
