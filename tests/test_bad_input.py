@@ -211,6 +211,7 @@ class Sweep:
         self.seconds: dict[str, float] = defaultdict(float)
         self.covered: set[tuple[str, str]] = set()
         self.problems: list[str] = []
+        self.forms_found = (0, 0)  # form routes whose form a page shows, of all form routes
 
     async def client(self, who: str) -> httpx.AsyncClient:
         if who not in self.clients:
@@ -366,6 +367,7 @@ async def discover_forms(sweep: Sweep, routes: list[Route]) -> dict[str, Form]:
 async def sweep_forms(sweep: Sweep, routes: list[Route]) -> None:
     forms = await discover_forms(sweep, routes)
     posts = [r for r in routes if r.method == "POST" and not r.is_api]
+    sweep.forms_found = (len(forms), len(posts))
     posts.sort(key=lambda r: (r.path == "/logout", DESTRUCTIVE.search(r.path) is not None))
     for route in posts:
         form = forms.get(route.path)
@@ -436,7 +438,8 @@ async def test_every_route_refuses_hostile_values_without_a_server_error(demo_fu
         await sweep.close()
     print(
         f"\nhostile-input sweep: {len(routes)} routes, {sum(sweep.count.values())} requests "
-        f"{dict(sweep.count)}, seconds {dict(sweep.seconds)}, "
+        f"{dict(sweep.count)}, forms found on the pages for {sweep.forms_found[0]} of "
+        f"{sweep.forms_found[1]} form routes, seconds {dict(sweep.seconds)}, "
         f"CPU {time.process_time() - cpu:.1f} s"
     )
     assert not sweep.problems, f"{len(sweep.problems)} wrong answers:\n" + "\n".join(sweep.problems)

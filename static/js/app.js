@@ -35,15 +35,6 @@
         }
       });
     });
-    // Pages that tick every row of a table: a box with data-select-all="<name>" ticks and
-    // unticks every checkbox of that name (no inline script: the CSP allows none).
-    document.querySelectorAll("input[data-select-all]").forEach(function (all) {
-      all.addEventListener("change", function () {
-        var name = all.getAttribute("data-select-all");
-        document.querySelectorAll("input[type=checkbox][name='" + name + "']").forEach(
-          function (box) { box.checked = all.checked; });
-      });
-    });
     // Forms that destroy or change something irreversible ask once more.
     document.querySelectorAll("form[data-confirm]").forEach(function (form) {
       form.addEventListener("submit", function (event) {
