@@ -521,3 +521,28 @@ async def test_a_route_added_later_is_checked_by_its_signature_alone():
             headers={"content-type": "application/json"},
         )
         assert surrogate.status_code == 400
+
+
+async def test_an_edge_refusal_speaks_the_users_language(demo, client):
+    chinese = await client.get(f"/api/competitions/{demo.competition_id}?q=%00")
+    assert chinese.status_code == 400
+    assert chinese.json() == {
+        "code": "bad_request",
+        "message": "请求中含有无法保存的字符（例如 NUL 空字符），请删除后重试。",
+        "fields": {"q": "文本中含有无法保存的字符（例如 NUL 空字符）。"},
+    }
+    await login(client, "supervisor")
+    client.cookies.set("lang", "en")
+    page = await client.get("/?q=%00")
+    assert page.status_code == 400
+    assert '<html lang="en">' in page.text
+    assert "The request contains characters that cannot be stored" in page.text
+    number = await client.get(
+        f"/supervisor/audit?page_number={2**63}", headers={"accept": "application/json"}
+    )
+    assert number.status_code == 400
+    assert number.json() == {
+        "code": "bad_request",
+        "message": "A number in the request is out of range.",
+        "fields": {"page_number": "The number is out of range."},
+    }
