@@ -57,11 +57,12 @@ def _refuse(message: str, code: str, **params) -> ValidationFailed:
 
 def _too_many_pixels(kind: str) -> ValidationFailed:
     width, height = LARGEST[kind]
+    shape = f"{width}×{height}"
     return _refuse(
         "The photo has too many pixels: a picture of this kind may have up to {limit} pixels "
         "(and {side} pixels a side). Make it smaller and upload it again.",
         "photo_too_many_pixels",
-        limit=f"{width}×{height}",
+        limit=shape,
         side=MAX_SIDE,
     )
 
