@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -26,6 +27,9 @@ from competition.controllers import (
 from competition.web.access import PUBLIC, access_guard
 from competition.web.errors import EXCEPTION_HANDLERS
 from competition.web.middleware import context_middleware
+from competition.web.openapi import document_errors
+from competition.web.params import CheckedRequest, input_guard
+from competition.web.security import edge_middleware, headers_hook
 from competition.web.templating import build_template_config
 from registration import controllers as registration_controllers
 
@@ -62,10 +66,13 @@ def route_handlers() -> list:
 def create_app() -> Litestar:
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers(),
-        guards=[access_guard],
-        middleware=[context_middleware],
+        # Who may call the route first, then whether what the request brings may reach it.
+        guards=[access_guard, input_guard],
+        middleware=[context_middleware, DefineMiddleware(edge_middleware, settings=settings)],
+        request_class=CheckedRequest,
+        before_send=[headers_hook(settings)],
         csrf_config=CSRFConfig(
             secret=settings.secret,
             cookie_secure=settings.cookie_secure,
@@ -86,3 +93,5 @@ def create_app() -> Litestar:
         request_max_body_size=MAX_UPLOAD_BYTES,
         lifespan=[lifespan],
     )
+    document_errors(app)
+    return app

@@ -8,6 +8,7 @@
 | JIANGXIN_PORT          | 8000                                 |
 | JIANGXIN_COOKIE_SECURE | 1 (cookies only over HTTPS)          |
 | JIANGXIN_TRUSTED_PROXIES | none: X-Forwarded-For is ignored   |
+| JIANGXIN_PUBLIC_ORIGIN | (none) extra origins forms may come from |
 
 JIANGXIN_TRUSTED_PROXIES lists the addresses (or networks, e.g. 10.0.0.0/8) of the reverse
 proxies in front of `jiangxin serve`, comma-separated. Only requests arriving from them may name
@@ -100,6 +101,23 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _origins(value: str | None) -> tuple[str, ...]:
+    """`https://jx.example.org[,…]`: where users reach the site when a proxy in front of it
+    changes the Host header; state-changing requests from these origins are accepted."""
+    origins = []
+    for item in (value or "").split(","):
+        item = item.strip().rstrip("/").lower()
+        if not item:
+            continue
+        parsed = urlparse(item)
+        if parsed.scheme not in {"http", "https"} or not parsed.netloc or parsed.path:
+            raise ConfigError(
+                "JIANGXIN_PUBLIC_ORIGIN must be origins like https://jiangxin.example.org"
+            )
+        origins.append(item)
+    return tuple(origins)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -109,6 +127,7 @@ class Settings:
     port: int
     cookie_secure: bool
     trusted_proxies: tuple[str, ...] = ()
+    public_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, workdir: Path | None = None) -> Settings:
@@ -130,6 +149,7 @@ class Settings:
             port=port,
             cookie_secure=_flag(env.get("JIANGXIN_COOKIE_SECURE"), default=True),
             trusted_proxies=_proxies(env.get("JIANGXIN_TRUSTED_PROXIES")),
+            public_origins=_origins(env.get("JIANGXIN_PUBLIC_ORIGIN")),
         )
 
 

@@ -13,7 +13,17 @@ from competition.tables import Role
 PASSWORD = "correct-horse-9"
 
 
+def as_browser(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Send this site's origin with every request, as a browser does on a form it loaded from
+    the site: the app refuses a state-changing request without Origin or Referer."""
+    client.headers.setdefault("origin", str(client.base_url).rstrip("/"))
+    return client
+
+
 async def csrf_token(client: httpx.AsyncClient) -> str:
+    """The client's CSRF token (fetching the sign-in page for it, like a browser opening a
+    form); the client sends the site's origin from then on (`as_browser`)."""
+    as_browser(client)
     if "csrftoken" not in client.cookies:
         response = await client.get("/login")
         assert response.status_code in (200, 303)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from litestar.routes import HTTPRoute
 
@@ -12,8 +13,9 @@ from competition.demo.loader import parse_events, read
 from competition.errors import PhaseError
 from competition.i18n import current_locale, translate_error
 from competition.phases import check_transition
-from competition.tables import AuditLog, Competition
-from tests.support import login, post_json
+from competition.tables import AuditLog, Competition, CompetitionSession, Role
+from tests.support import csrf_token, login, post_json
+from tests.test_route_guards import DEMO_USERS, audience_of
 
 
 async def test_health_reports_ok_and_the_database_engine(client):
@@ -130,3 +132,182 @@ async def test_the_phase_api_moves_the_competition_and_refuses_an_illegal_step(
     assert await AuditLog.count().where(AuditLog.action == "competition.phase") == (
         audit_before + 1
     )
+
+
+# ---------------------------------------------------------------------------- the error contract
+
+ERROR_KEYS = {"code", "message", "fields"}
+
+
+def operations(schema: dict) -> list[tuple[str, str, dict]]:
+    return [
+        (method.upper(), path, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+def check_error_body(schema: dict, response: httpx.Response) -> str | None:
+    """What is wrong with an error answer measured against the schema's ErrorOut, or None."""
+    error = schema["components"]["schemas"]["ErrorOut"]
+    body = response.json()
+    if not isinstance(body, dict):
+        return f"not an object: {body!r}"
+    if missing := set(error["required"]) - set(body):
+        return f"missing {missing}: {body!r}"
+    if extra := set(body) - set(error["properties"]):
+        return f"undocumented keys {extra}: {body!r}"
+    if not all(isinstance(body[k], str) and body[k] for k in ("code", "message")):
+        return f"code and message must be text: {body!r}"
+    fields = body.get("fields")
+    if fields is not None and not (
+        isinstance(fields, dict) and all(isinstance(v, str) for v in fields.values())
+    ):
+        return f"fields must map names to messages: {body!r}"
+    return None
+
+
+def test_every_error_answer_is_documented_with_the_shape_the_api_sends(app):
+    schema = app.openapi_schema.to_schema()
+    error = schema["components"]["schemas"]["ErrorOut"]
+    assert set(error["properties"]) == ERROR_KEYS
+    assert set(error["required"]) == {"code", "message"}
+    for method, path, operation in operations(schema):
+        errors = {int(s) for s in operation["responses"] if int(s) >= 400}
+        assert 400 in errors, f"{method} {path}"
+        for status in errors:
+            content = operation["responses"][str(status)]["content"]["application/json"]
+            assert content["schema"] == {"$ref": "#/components/schemas/ErrorOut"}, (
+                f"{method} {path} {status}"
+            )
+
+
+async def _signed_in(app, who: str | None) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    await csrf_token(client)
+    if who is not None:
+        await login(client, who)
+    return client
+
+
+class Contract:
+    """Requests against the schema's operations, and what was wrong with their answers."""
+
+    def __init__(self, app, schema: dict):
+        self.app = app
+        self.schema = schema
+        self.clients: dict[str | None, httpx.AsyncClient] = {}
+        self.problems: list[str] = []
+        self.answered: dict[tuple[str, str], set[int]] = {}
+
+    async def call(self, who, method, path, *, values, body=None, csrf=True, query=""):
+        if who not in self.clients:
+            self.clients[who] = await _signed_in(self.app, who)
+        client = self.clients[who]
+        url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path) + query
+        headers = {"x-csrftoken": client.cookies["csrftoken"]} if csrf else {}
+        if method == "GET":
+            response = await client.get(url)
+        else:
+            response = await client.request(method, url, json=body, headers=headers)
+        self.answered.setdefault((method, path), set()).add(response.status_code)
+        return response
+
+    def expect(self, method, path, status: int, response: httpx.Response, what: str) -> None:
+        if response.status_code != status:
+            self.problems.append(
+                f"{method} {path} {what}: {response.status_code}, not {status} {response.text[:80]}"
+            )
+        elif issue := check_error_body(self.schema, response):
+            self.problems.append(f"{method} {path} {what}: {issue}")
+
+    async def close(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+
+
+def _who(audience, *, allowed: bool) -> str | None:
+    """A demo user the route admits (or one it refuses); None when there is none."""
+    for role in (Role.organizer, Role.supervisor, Role.contestant, *Role):
+        admitted = audience == "public" or role in audience
+        if admitted == allowed:
+            return DEMO_USERS[role]
+    return None
+
+
+async def test_every_status_the_api_answers_is_documented_and_each_documented_one_happens(
+    demo_mutable, app
+):
+    """For each operation of the schema: a request that must give each documented error status
+    does, with the documented body; and a battery of bad requests answers no status the
+    schema does not list."""
+    schema = app.openapi_schema.to_schema()
+    ids = {"competition_id": str(demo_mutable.competition_id)}
+    unknown = dict.fromkeys(ids, "999999")
+    session = await CompetitionSession.select(CompetitionSession.id).first()
+    scan = {"session_id": session["id"], "token": "not-a-ticket", "nonce": "n-1"}
+    bodies = {
+        "/api/competitions/{competition_id}/phase": {"target": "review"},
+        "/api/checkin": scan,
+    }
+    # Statuses no generic request produces: the body that does, per operation.
+    specific = {
+        ("POST", "/api/competitions/{competition_id}/phase", 409): {"target": "final"},
+        ("POST", "/api/checkin", 404): {**scan, "session_id": 999_999},
+        ("POST", "/api/checkin", 422): {**scan, "nonce": " "},
+    }
+    contract = Contract(app, schema)
+    try:
+        for method, path, operation in operations(schema):
+            documented = {int(s) for s in operation["responses"]}
+            audience = audience_of(method, path)
+            allowed = _who(audience, allowed=True)
+            refused = _who(audience, allowed=False)
+            body = bodies.get(path, {})
+
+            async def call(who, *, method=method, path=path, **kwargs):
+                return await contract.call(who, method, path, **{"values": ids, **kwargs})
+
+            for status in sorted(s for s in documented if s >= 400):
+                if status == 400:
+                    response = await call(allowed, body=body, query="?x=%00")
+                    contract.expect(method, path, 400, response, "NUL in the query")
+                    if method != "GET":
+                        big = {**body, **{k: 2**63 for k, v in body.items() if isinstance(v, int)}}
+                        response = await call(allowed, body=big if big != body else [1])
+                        contract.expect(method, path, 400, response, "a bad body")
+                elif status == 401:
+                    contract.expect(method, path, 401, await call(None, body=body), "anonymous")
+                elif status == 403 and refused:
+                    response = await call(refused, body=body)
+                    contract.expect(method, path, 403, response, f"as {refused}")
+                elif status == 403:
+                    response = await call(allowed, body=body, csrf=False)
+                    contract.expect(method, path, 403, response, "without the CSRF header")
+                elif status == 404 and "{" in path:
+                    response = await call(allowed, values=unknown, body=body)
+                    contract.expect(method, path, 404, response, "an unknown id")
+                elif (method, path, status) in specific:
+                    response = await call(allowed, body=specific[(method, path, status)])
+                    contract.expect(method, path, status, response, "its own case")
+                else:
+                    contract.problems.append(
+                        f"{method} {path}: {status} is documented and no request here makes it"
+                    )
+            for (m, p, _), special in specific.items():
+                if (m, p) == (method, path):
+                    await call(allowed, body=special)
+            if method != "GET":
+                for bad in ({}, {"target": None}, {"session_id": "x"}, [1, 2]):
+                    await call(allowed, body=bad)
+                await call(allowed, body=body, csrf=False)
+            await call(None, query="?page=-1")
+            answered = contract.answered[(method, path)]
+            if answered - documented:
+                contract.problems.append(
+                    f"{method} {path}: answered {sorted(answered - documented)}, "
+                    f"documents {sorted(documented)}"
+                )
+    finally:
+        await contract.close()
+    assert not contract.problems, "\n".join(contract.problems)

@@ -15,6 +15,7 @@ from litestar.params import FromPath, JSONBody
 
 from competition import catalogue, services
 from competition.accounts import Identity
+from competition.errors import PhaseError
 from competition.phases import Phase, allowed_targets
 from competition.tables import Role
 from competition.web.access import PUBLIC, SIGNED_IN, require_competition, roles
@@ -136,12 +137,18 @@ class CompetitionApi(Controller):
         self, request: Request, competition_id: FromPath[int]
     ) -> list[DelegationOut]:
         require_competition(request.user, competition_id, Role.organizer, Role.supervisor)
+        await services.get_competition(competition_id)
         return [
             DelegationOut(id=r["id"], code=r["code"], name=r["name"], kind=r["kind"])
             for r in await catalogue.delegations(competition_id)
         ]
 
-    @post("/{competition_id:int}/phase", opt=roles(Role.organizer), status_code=200)
+    @post(
+        "/{competition_id:int}/phase",
+        opt=roles(Role.organizer),
+        status_code=200,
+        raises=[PhaseError],
+    )
     async def change_phase(
         self, request: Request, competition_id: FromPath[int], data: JSONBody[PhaseChange]
     ) -> CompetitionOut:

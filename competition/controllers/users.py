@@ -15,7 +15,7 @@ from competition.i18n import translate_error, translate_field_errors
 from competition.tables import Role
 from competition.user_admin import AccountFilter, AccountIn, GrantIn
 from competition.web.access import require_competition, roles
-from competition.web.forms import form_fields
+from competition.web.forms import form_fields, parse_int
 from competition.web.middleware import SESSION_COOKIE
 from competition.web.templating import page
 
@@ -26,10 +26,7 @@ STATUS_CHOICES = ("active", "inactive")
 
 
 def _int_or_none(value: str) -> int | None:
-    try:
-        return int(value)
-    except ValueError:
-        return None
+    return parse_int(value)
 
 
 def _role_or_none(value: str) -> Role | None:

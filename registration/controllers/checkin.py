@@ -18,7 +18,7 @@ from litestar.response import Template
 from piccolo.query.functions.aggregate import Count
 
 from competition import catalogue, clock, services
-from competition.errors import NotFound
+from competition.errors import NotFound, ValidationFailed
 from competition.i18n import N_, gettext
 from competition.tables import EventKind, Role
 from competition.web.access import require_competition, roles
@@ -236,6 +236,7 @@ class CheckInApi(Controller):
     @post(
         "/",
         status_code=200,
+        raises=[NotFound, ValidationFailed],
         summary="Check in a scanned admission ticket",
         description=(
             "Redeems the token read from a ticket's QR code for one session. The answer is "

@@ -25,7 +25,7 @@ from competition.i18n import N_, render, translate_error
 from competition.phases import Phase
 from competition.tables import Delegation, Role
 from competition.web.access import require_competition, roles
-from competition.web.forms import form_fields
+from competition.web.forms import form_fields, parse_int
 from competition.web.templating import page
 from registration import bulk_import
 from registration.access import delegation_ids
@@ -208,7 +208,7 @@ async def _check(request: Request, scope: Scope) -> Template | Redirect:
     try:
         if scope.organizer and fields.get("delegation"):
             chosen = fields["delegation"]
-            delegation = await _delegation(int(chosen)) if chosen.isdigit() else None
+            delegation = await _delegation(number) if (number := parse_int(chosen)) else None
             if delegation is None or delegation["id"] not in {
                 d["id"]
                 for d in await Delegation.select(Delegation.id).where(

@@ -19,6 +19,7 @@ from litestar.response import Template
 from competition.errors import NotFound
 from competition.tables import Role
 from competition.web.access import PUBLIC, require_competition, roles
+from competition.web.forms import parse_int
 from competition.web.templating import page
 from registration import tickets, tokens
 from registration.access import require_entry_access
@@ -27,7 +28,6 @@ from registration.tables import Photo
 PDF_MEDIA_TYPE = "application/pdf"
 PEM_MEDIA_TYPE = "application/x-pem-file"
 PHOTO_FILE = re.compile(r"(\d{1,12})\.jpg")
-PHOTO_MAX_AGE = 300  # seconds: long enough for a page of thumbnails, short enough for a new photo
 
 
 async def _ticket_pdf(entry_id: int) -> Response:
@@ -102,8 +102,11 @@ async def entry_photo(request: Request, filename: FromPath[str]) -> Response:
     match = PHOTO_FILE.fullmatch(filename)
     if match is None:
         raise NotFound("The photo was not found.", code="photo_not_found")
+    entry_id = parse_int(match.group(1), minimum=1)
+    if entry_id is None:
+        raise NotFound("The photo was not found.", code="photo_not_found")
     scope = await require_entry_access(
-        request.user, int(match.group(1)), Role.contestant, Role.delegation_admin, Role.organizer
+        request.user, entry_id, Role.contestant, Role.delegation_admin, Role.organizer
     )
     meta = (
         await Photo.select(Photo.sha256, Photo.mime).where(Photo.person == scope["person"]).first()
@@ -113,7 +116,8 @@ async def entry_photo(request: Request, filename: FromPath[str]) -> Response:
     etag = f'"{meta["sha256"]}"'
     headers = {
         "etag": etag,
-        "cache-control": f"private, max-age={PHOTO_MAX_AGE}",
+        # A photo is personal data: a shared computer's browser must not keep it.
+        "cache-control": "private, no-store",
         "x-content-type-options": "nosniff",
     }
     if _etag_matches(request.headers.get("if-none-match", ""), etag):

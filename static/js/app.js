@@ -25,6 +25,16 @@
         toggle.setAttribute("aria-expanded", open ? "true" : "false");
       });
     }
+    // "Go back" on an error page returns to the form as it was filled in (the link itself
+    // leads to the page the request came from, for a browser without history).
+    document.querySelectorAll("a[data-history-back]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        if (window.history.length > 1) {
+          event.preventDefault();
+          window.history.back();
+        }
+      });
+    });
     // Forms that destroy or change something irreversible ask once more.
     document.querySelectorAll("form[data-confirm]").forEach(function (form) {
       form.addEventListener("submit", function (event) {

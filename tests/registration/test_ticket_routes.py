@@ -127,7 +127,7 @@ async def test_photos_reach_only_those_who_reach_the_entry_and_revalidate_by_eta
             assert response.content == stored["content"]
             assert response.content.startswith(b"\xff\xd8")
             assert response.headers["etag"] == f'"{stored["sha256"]}"'
-            assert response.headers["cache-control"] == "private, max-age=300"
+            assert response.headers["cache-control"] == "private, no-store"
 
     async with signed_in(app, "organizer") as organizer:
         etag = f'"{stored["sha256"]}"'
