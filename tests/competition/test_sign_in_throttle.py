@@ -17,7 +17,7 @@ from competition import clock, throttle
 from competition.i18n import N_, gettext
 from competition.tables import LoginThrottle, Role, User, UserSession
 from competition.web.middleware import SESSION_COOKIE
-from tests.support import PASSWORD, make_user
+from tests.support import PASSWORD, as_browser, make_user
 
 
 def zh(message: str, **params) -> str:
@@ -85,7 +85,7 @@ async def browsers(app):
 
     def open_from(address: str) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=app, client=(address, 40000))
-        browser = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        browser = as_browser(httpx.AsyncClient(transport=transport, base_url="http://testserver"))
         opened.append(browser)
         return browser
 
