@@ -33,6 +33,7 @@ _menus()
 
 from registration.controllers import (  # noqa: E402 - after the menus, which they extend
     checkin,
+    claims,
     contestant,
     delegation,
     imports,
@@ -47,4 +48,5 @@ ROUTES = [
     *imports.ROUTES,
     *checkin.ROUTES,
     *tickets.ROUTES,
+    *claims.ROUTES,
 ]
