@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from competition import services
 from competition.accounts import Identity
 from competition.errors import DomainError
-from competition.i18n import N_, translate_error, translate_field_errors
+from competition.i18n import N_, gettext, translate_error, translate_field_errors
 from competition.tables import Role
 from competition.web.access import require_competition, roles
 from competition.web.forms import form_fields
@@ -60,7 +60,7 @@ async def _page(
         errors=translate_field_errors(exc) if exc else {},
         failed_claim=failed_claim,
         reason=reason,
-        done=DONE.get(done),
+        done_notice=gettext(DONE[done]) if done in DONE else None,
     )
 
 
