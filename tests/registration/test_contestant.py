@@ -3,6 +3,7 @@ in Chinese with the typed values kept, follow the review, correct, resubmit and 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import itertools
 import re
@@ -12,7 +13,7 @@ import pytest
 
 from competition import services
 from competition.audit import SYSTEM
-from competition.tables import AuditLog, Competition, Role, RoleGrant, User
+from competition.tables import AuditLog, Competition, CompetitionSession, Role, RoleGrant, User
 from registration import idcard, review
 from registration.photos import MAX_UPLOAD_BYTES
 from registration.tables import Entry, Person, Photo
@@ -219,7 +220,13 @@ async def test_each_bad_input_is_explained_in_chinese_and_the_typed_values_stay(
             await form(cid, id_number=good, employer="", group_name="", years_of_service="abc"),
             None,
             # The photo was fine: it comes back kept, with its preview, not to be chosen again.
-            ["请填写工作单位", "请选择组别：职工组、学生组", "请输入整数", 'id="kept-photo"', "3 项"],
+            [
+                "请填写工作单位",
+                "请选择组别：职工组、学生组",
+                "请输入整数",
+                'id="kept-photo"',
+                "3 项",
+            ],
         ),
     ]
     for data, files, messages in cases:
@@ -357,9 +364,7 @@ async def test_correcting_an_approved_entry_reissues_the_ticket_or_sends_it_back
         files=photo_file(jpeg(color=(20, 90, 200))),
     )
     assert response.status_code == 303, response.text
-    assert response.headers["location"].startswith(
-        f"/me/entries?done=reissued&entry={entry['id']}"
-    )
+    assert response.headers["location"].startswith(f"/me/entries?done=reissued&entry={entry['id']}")
     after = await entry_of(user_id)
     assert after["status"] == "approved" and after["session"] == approved["session"]
     assert after["ticket_version"] == approved["ticket_version"] + 1
@@ -499,3 +504,85 @@ async def test_one_address_cannot_sign_up_without_end(demo_mutable, client):
     )
     assert refused.status_code == 429 and "尝试次数过多" in refused.text
     assert not await User.exists().where(User.username == mobile)
+
+
+# ---------------------------------------------------------------------------- issue 11
+
+
+def _hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no hidden field {name}"
+    return match.group(1)
+
+
+async def test_a_failed_submit_keeps_the_photo_for_the_next_one(demo_mutable, client, app):
+    cid = demo_mutable.competition_id
+    _mobile, user_id = await sign_up(client)
+    data = await form(cid)
+    chosen = jpeg(color=(30, 120, 60))
+    failed = await submit(client, cid, {**data, "employer": ""}, photo_file(chosen))
+    assert failed.status_code == 422 and "请填写工作单位" in failed.text
+    assert 'id="kept-photo"' in failed.text and 'src="data:image/jpeg;base64,' in failed.text
+    assert "请重新选择照片" not in failed.text
+    kept = {
+        "kept_photo": _hidden(failed.text, "kept_photo"),
+        "kept_photo_token": _hidden(failed.text, "kept_photo_token"),
+    }
+    # A kept photo that was tampered with is not taken: the form asks for a photo again.
+    forged = {**kept, "kept_photo": kept["kept_photo"][:-8] + "AAAAAAA="}
+    again = await submit(client, cid, {**data, **forged}, {})
+    assert again.status_code == 422 and "请选择要上传的照片" in again.text
+    # The kept one, sent back without choosing a file, is the photo stored.
+    response = await submit(client, cid, {**data, **kept}, {})
+    assert response.status_code == 303, response.text
+    stored = await Photo.select(Photo.content).where(Photo.person.user == user_id).first()
+    assert stored["content"] == base64.b64decode(kept["kept_photo"])
+    # Another account cannot use it.
+    other = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    async with other:
+        await sign_up(other, "王小明")
+        stolen = await submit(other, cid, {**await form(cid), **kept}, {})
+        assert stolen.status_code == 422 and "请选择要上传的照片" in stolen.text
+
+
+async def test_every_session_is_listed_with_time_and_venue(demo_mutable, client):
+    cid = demo_mutable.competition_id
+    _mobile, user_id = await sign_up(client)
+    assert (await submit(client, cid, await form(cid))).status_code == 303
+    entry = await entry_of(user_id)
+    page = (await client.get("/me/entries")).text
+    sessions = page[page.index(f'data-sessions="{entry["id"]}"') :]
+    sessions = sessions[: sessions.index("</ul>")]
+    assert "理论" in sessions and "理论知识考试" in sessions
+    assert "2027-04-19 14:00–15:30" in sessions and "青海高等职业技术学院" in sessions
+    assert "操作技能 第1场" in sessions and "操作技能 第2场" in sessions
+    assert "终审通过时确定" in sessions
+
+    _trade, xn = await ids(cid, "T001", "XN")
+    await review.review_by_delegation(cid, xn, [entry["id"]], True, actor=SYSTEM)
+    await review.review_by_organizer(cid, [entry["id"]], True, actor=SYSTEM)
+    approved = await entry_of(user_id)
+    page = (await client.get("/me/entries")).text
+    sessions = page[page.index(f'data-sessions="{entry["id"]}"') :]
+    sessions = sessions[: sessions.index("</ul>")]
+    assert sessions.count('data-event="practical"') == 1
+    assert sessions.count('data-event="theory"') == 1 and "终审通过时确定" not in sessions
+    own = await CompetitionSession.select(CompetitionSession.name).where(
+        CompetitionSession.id == approved["session"]
+    )
+    assert own[0]["name"] in sessions
+
+
+async def test_the_english_page_names_the_trade_in_english(demo_mutable, client):
+    cid = demo_mutable.competition_id
+    await sign_up(client)
+    assert (await submit(client, cid, await form(cid))).status_code == 303
+    await client.get("/lang/en")
+    page = (await client.get("/me/entries")).text
+    assert "<h2>Welder · 职工组</h2>" in page
+    new = (await client.get(f"/me/entries/new?competition={cid}")).text
+    assert ">Welder</option>" not in new  # one trade allowed: no form, but a reason
+    assert "You have already entered as many trades as this competition allows (1)." in new
+    await Competition.update({Competition.max_trades_per_person: 2}).where(Competition.id == cid)
+    new = (await client.get(f"/me/entries/new?competition={cid}")).text
+    assert ">Welder</option>" in new
