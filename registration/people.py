@@ -57,8 +57,6 @@ RECORD_ONLY_FIELDS = frozenset({"phone", "job"})
 # The particulars of a person record a form or an import may change (the ID number, and the
 # gender and birth date it gives, never change).
 PERSON_FIELDS = ("name", "phone", "employer", "job", "skill_level", "years_of_service")
-# Audit values that are masked: personal data stays out of the trail.
-MASKED_AUDIT_FIELDS = frozenset({"phone", "id_number"})
 # Entries whose competition has not started competing: later ones keep their review and ticket
 # (a record corrected for next year's competition does not un-admit anyone mid-competition).
 EFFECT_PHASES = (Phase.setup.value, Phase.registration.value, Phase.review.value)

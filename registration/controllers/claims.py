@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from competition import services
 from competition.accounts import Identity
-from competition.errors import DomainError
+from competition.errors import DomainError, NotFound
 from competition.i18n import N_, gettext, translate_error, translate_field_errors
 from competition.tables import Role
 from competition.web.access import require_competition, roles
@@ -141,6 +141,10 @@ class OrganizerClaimsController(Controller):
     ) -> Template | Redirect:
         require_competition(request.user, competition_id, Role.organizer)
         acting = as_organizer(request.user, competition_id)
+        # An organizer of one competition decides the claims this page lists, no other.
+        listed = await claims.pending_claims(acting=acting, competition_id=competition_id)
+        if claim_id not in {c["id"] for c in listed}:
+            raise NotFound("The claim was not found.", code="claim_not_found")
         exc, done, reason = await _decide(request, claim_id, acting)
         if exc is not None:
             return await _page(

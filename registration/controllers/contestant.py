@@ -1,5 +1,11 @@
 """Contestant (参赛选手) pages, made for a phone: sign up, register for a trade, follow the
-review, correct and resubmit, withdraw, and reach the admission ticket once approved."""
+review, correct and resubmit, withdraw, and reach the admission ticket once approved.
+
+An account meets a record its delegation made by registering with the same ID number or on
+the claim page (/me/entries/claim): the record is linked at once with the phone on file as
+proof, else the page says it waits for the delegation (registration/claims.py). Actions the
+entry's state refuses are not offered, and the page says why; a form that comes back keeps
+the photo already chosen (registration/kept_photos.py)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,10 @@ quota strip, registering and correcting its people, and its list as xlsx.
 
 A delegation admin reaches only the delegations of their grants (registration.access): an
 entry of another delegation answers 403 whatever its id, and a bulk review naming one is
-refused for that id without its name being shown.
+refused for that id without its name being shown. The person records they change are the ones
+their delegation owns (registration/people.py): another delegation's person is refused, and a
+person who keeps the record through their own account is shown read-only. After each first
+review of one entry the next waiting one opens.
 
 Some helpers here (reading a bulk selection, the outcome of a review, the entry form) serve
 the organizer's pages too.
