@@ -238,12 +238,18 @@ async def _owners(competition_id: int) -> int:
             await Person.update({Person.owner_delegation: delegation_id}).where(
                 Person.id.is_in(person_ids)
             )
-        await audit.record(
-            "person.owners",
+        await audit.record_many(
+            [
+                {
+                    "action": "person.update",
+                    "object_id": person_id,
+                    "old": {"owner_delegation": None},
+                    "new": {"owner_delegation": delegation_id},
+                }
+                for person_id, delegation_id in owners.items()
+            ],
             actor=DEMO_ACTOR,
             object_type="person",
-            competition_id=competition_id,
-            new={"people": len(owners)},
             reason="demo data",
         )
     return len(owners)
