@@ -1,5 +1,6 @@
 """Who may see or change which entry: the contestant who owns it, the delegation it belongs
-to, and the organizers of its competition. Controllers call these before any service."""
+to, and the organizers of its competition. Controllers call these before any service, and
+build here the `people.Acting` a service needs to decide whose person record may change."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from competition.accounts import Identity
 from competition.errors import NotFound, PermissionDenied
 from competition.tables import Role
+from registration.people import Acting
 from registration.tables import Entry, Person
 
 
@@ -54,3 +56,13 @@ async def require_entry_access(identity: Identity, entry_id: int, *roles: Role) 
     if Role.organizer in roles and organizes(identity, scope["competition"]):
         return scope
     raise PermissionDenied("You do not have access to this entry.", code="entry_forbidden")
+
+
+def as_contestant(identity: Identity) -> Acting:
+    return Acting(role=Role.contestant, user_id=identity.user_id)
+
+
+def as_organizer(identity: Identity, competition_id: int) -> Acting:
+    if not organizes(identity, competition_id):
+        raise PermissionDenied("You do not have access to this competition.", code="forbidden")
+    return Acting(role=Role.organizer, user_id=identity.user_id)

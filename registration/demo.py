@@ -6,8 +6,13 @@ headers, trade and delegation by code or by name) imported through the batch imp
 plus two columns the import ignores: the status each entry should reach (演示状态) and the
 reason of a rejection or revocation (演示原因). Entries are then moved there through the review
 services — first review, final review (tickets issued), rejections, revocations — and every
-person gets a generated photo (a neutral silhouette, tinted per person). The demo account
-`contestant` is linked to 韩永福, an approved welder (焊工).
+person gets a generated photo (a neutral silhouette, tinted per person).
+
+Whose record is whose (registration/people.py): each demo person is owned by the delegation of
+their entry; the demo account `contestant` took over 韩永福's record (an approved welder, 焊工)
+with a claim the organizer confirmed; and one more contestant account (`CLAIMANT_USERNAME`, a
+mobile number) waits for 西宁市总工会 to confirm its claim of a record that delegation entered,
+so the delegation's claims page has something to decide.
 
 Idempotent: a second run finds everything in place and changes nothing.
 """
@@ -15,6 +20,7 @@ Idempotent: a second run finds everything in place and changes nothing.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 from collections import defaultdict
@@ -22,14 +28,16 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from competition import audit
+from competition import accounts, audit
+from competition.accounts import Grant
 from competition.audit import Actor
 from competition.db import transaction
-from competition.tables import Trade, User
-from registration import bulk_import, idcard, review
+from competition.demo.loader import DEMO_PASSWORD
+from competition.tables import Role, Trade, User
+from registration import bulk_import, claims, idcard, review
 from registration.entries import save_photo
 from registration.photos import STORED_SIZE, ProcessedPhoto
-from registration.tables import Entry, EntryStatus, Person, Photo
+from registration.tables import ClaimStatus, Entry, EntryStatus, Person, PersonClaim, Photo
 
 DEMO_FILE = Path(__file__).resolve().parent / "demo" / "contestants.csv"
 DEMO_ACTOR = Actor(user_id=None, name="demo")
@@ -39,6 +47,9 @@ REASON_COLUMN = "演示原因"
 CONTESTANT_USERNAME = "contestant"
 CONTESTANT_NAME = "韩永福"
 CONTESTANT_TRADE = "T001"
+# A contestant account whose claim waits for its delegation (password: the demo password).
+CLAIMANT_USERNAME = "13997000001"
+CLAIMANT_DELEGATION = "XN"
 
 # What a row's 演示状态 asks for, and which review steps lead there.
 AFTER_FIRST_REVIEW = {"delegation_approved", "approved", "revoked", "rejected_organizer"}
@@ -60,7 +71,9 @@ async def load_demo_registrations(competition_id: int) -> int:
     entries = await _entries(competition_id, list({number for number, _t in targets}))
     changes += await _review(competition_id, entries, targets)
     changes += await _photos(entries)
+    changes += await _owners(competition_id)
     changes += await _link_contestant(competition_id)
+    changes += await _pending_claim(competition_id)
     return changes
 
 
@@ -200,8 +213,51 @@ async def _photos(entries: list[dict]) -> int:
     return len(missing)
 
 
+async def _owners(competition_id: int) -> int:
+    """Each demo person is owned by the delegation of their (first) entry, as if that
+    delegation had entered them."""
+    rows = (
+        await Entry.select(Entry.person, Entry.delegation)
+        .where(
+            (Entry.competition == competition_id)
+            & Entry.person.owner_delegation.is_null()
+            & Entry.person.user.is_null()
+        )
+        .order_by(Entry.id)
+    )
+    owners: dict[int, int] = {}
+    for row in rows:
+        owners.setdefault(row["person"], row["delegation"])
+    if not owners:
+        return 0
+    by_delegation: dict[int, list[int]] = defaultdict(list)
+    for person_id, delegation_id in owners.items():
+        by_delegation[delegation_id].append(person_id)
+    async with transaction():
+        for delegation_id, person_ids in by_delegation.items():
+            await Person.update({Person.owner_delegation: delegation_id}).where(
+                Person.id.is_in(person_ids)
+            )
+        await audit.record_many(
+            [
+                {
+                    "action": "person.update",
+                    "object_id": person_id,
+                    "old": {"owner_delegation": None},
+                    "new": {"owner_delegation": delegation_id},
+                }
+                for person_id, delegation_id in owners.items()
+            ],
+            actor=DEMO_ACTOR,
+            object_type="person",
+            reason="demo data",
+        )
+    return len(owners)
+
+
 async def _link_contestant(competition_id: int) -> int:
-    """The demo account `contestant` sees 韩永福's approved 焊工 entry as their own."""
+    """The demo account `contestant` sees 韩永福's approved 焊工 entry as their own: its claim
+    was confirmed by the organizer."""
     user = await User.select(User.id).where(User.username == CONTESTANT_USERNAME).first()
     if user is None:
         return 0
@@ -221,6 +277,22 @@ async def _link_contestant(competition_id: int) -> int:
         if entry is None:
             return 0
         await Person.update({Person.user: user["id"]}).where(Person.id == entry["person"])
+        claim = PersonClaim(
+            person=entry["person"],
+            user=user["id"],
+            status=ClaimStatus.confirmed.value,
+            proof="organizer",
+            decided_at=dt.datetime.now(dt.UTC),
+        )
+        await claim.save()
+        await audit.record(
+            "person.claim_confirmed",
+            actor=DEMO_ACTOR,
+            object_type="person_claim",
+            object_id=claim.id,
+            new={"status": ClaimStatus.confirmed.value, "person": entry["person"]},
+            reason="demo data",
+        )
         await audit.record(
             "person.update",
             actor=DEMO_ACTOR,
@@ -230,4 +302,36 @@ async def _link_contestant(competition_id: int) -> int:
             new={"user": user["id"]},
             reason="demo data",
         )
+    return 1
+
+
+async def _pending_claim(competition_id: int) -> int:
+    """A contestant account asks for a record 西宁市总工会 entered; its mobile number is not the
+    one on file, so the claim waits for the delegation."""
+    if await User.exists().where(User.username == CLAIMANT_USERNAME):
+        return 0
+    person = (
+        await Entry.select(Entry.person, Entry.person.name, Entry.person.id_number)
+        .where(
+            (Entry.competition == competition_id)
+            & (Entry.delegation.code == CLAIMANT_DELEGATION)
+            & Entry.person.user.is_null()
+            & (Entry.status == EntryStatus.submitted.value)
+        )
+        .order_by(Entry.id)
+        .first()
+    )
+    if person is None:
+        return 0
+    user_id = await accounts.create_user(
+        CLAIMANT_USERNAME,
+        person["person.name"],
+        DEMO_PASSWORD,
+        actor=DEMO_ACTOR,
+        grants=[Grant(role=Role.contestant)],
+        phone=CLAIMANT_USERNAME,
+    )
+    await claims.request_claim(
+        person["person.id_number"], person["person.name"], user_id=user_id, actor=DEMO_ACTOR
+    )
     return 1

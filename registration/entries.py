@@ -5,28 +5,45 @@ Rules enforced here, with the database as the backstop:
 - the person meets the trade's eligibility rules (registration/eligibility.py);
 - one person enters at most `competition.max_trades_per_person` trades and never one trade
   twice (unique indexes on entry (person, trade) and (competition, person, slot));
-- editing an entry that was approved at either level sends it back for review.
+- a person record changes only through its owner (registration/people.py): another
+  delegation entering the same person is refused, and a contestant's account meeting a record
+  a delegation made must claim it first (registration/claims.py);
+- what a correction does to an entry that passed review is one rule (`update_entry`): a change
+  of the entry itself (trade, group, delegation) or of what eligibility depends on sends it
+  back to review; a change of what the ticket shows (name, employer, photo) reissues the
+  ticket; phone and job are recorded only (people.apply_effects, for every entry of the person).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from competition import audit
 from competition.audit import Actor
-from competition.db import is_integrity_error, transaction
+from competition.db import is_integrity_error, is_postgres, transaction
 from competition.errors import Conflict, NotFound, ValidationFailed
 from competition.i18n import N_
 from competition.phases import Phase, require_phase
 from competition.schemas import SKILL_LEVELS, Eligibility, settings_from_json
-from competition.tables import Competition, Delegation, Trade
-from registration import idcard
+from competition.tables import Competition, Delegation, Role, Trade
+from registration import claims, idcard, people
 from registration.eligibility import Applicant, refusals
+from registration.people import Acting
 from registration.photos import ProcessedPhoto
 from registration.schemas import EntryIn, TradeRules
-from registration.tables import AwardHistory, Entry, EntrySource, EntryStatus, Person, Photo
+from registration.tables import (
+    AwardHistory,
+    ClaimStatus,
+    Entry,
+    EntrySource,
+    EntryStatus,
+    Person,
+    Photo,
+)
 
 # Registering and correcting entries happen while registration is open; a rejected entry may
 # still be corrected during review.
@@ -35,10 +52,46 @@ CORRECTION_PHASES = frozenset({Phase.registration, Phase.review})
 PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 NAME = re.compile(r"^[\w·•. -]{2,50}$")
 ACTIVE_STATUSES = (EntryStatus.submitted, EntryStatus.delegation_approved, EntryStatus.approved)
+PASSED_STATUSES = (EntryStatus.delegation_approved.value, EntryStatus.approved.value)
+WITHDRAWABLE_STATUSES = (
+    EntryStatus.submitted.value,
+    EntryStatus.rejected.value,
+    EntryStatus.delegation_approved.value,
+)
+# What belongs to the entry rather than the person: a change needs the reviewers again.
+ENTRY_FIELDS = ("trade", "group_name", "delegation")
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class Outcome(enum.StrEnum):
+    """What a correction did to the entry (the page says so)."""
+
+    resubmitted = "resubmitted"  # a returned entry was corrected and waits for review again
+    back_to_review = "back_to_review"  # it had passed review; now it waits again
+    reissued = "reissued"  # still approved; a new ticket replaces the old printout
+    recorded = "recorded"  # saved; the review and the ticket stand
+    unchanged = "unchanged"  # nothing differed
+
+
+@dataclass(frozen=True)
+class Correction:
+    status: str  # the entry's status afterwards
+    outcome: Outcome
+
+
+def editable(status: str, phase: str) -> bool:
+    """Whether an entry in `status` may be corrected while its competition is in `phase`."""
+    if status == EntryStatus.revoked:
+        return False
+    allowed = CORRECTION_PHASES if status == EntryStatus.rejected else REGISTRATION_PHASES
+    return Phase(phase) in allowed
+
+
+def withdrawable(status: str, phase: str) -> bool:
+    return status in WITHDRAWABLE_STATUSES and Phase(phase) in CORRECTION_PHASES
 
 
 # ---------------------------------------------------------------------------- context
@@ -198,100 +251,118 @@ def check_eligible(
 # ---------------------------------------------------------------------------- people
 
 
-async def _person_for(
-    resident: idcard.ResidentId, fields: dict[str, Any], account_user_id: int | None, actor: Actor
-) -> int:
-    """Find or create the person with this ID number and keep their details current.
+class _ClaimFirst(Exception):
+    """A contestant's account met a record that no account holds yet: it must be claimed."""
 
-    A record made by a delegation's import has no account yet: the person claims it by
-    registering online with the same ID number and name. A record already claimed by another
-    account cannot be taken over.
+
+CLAIM_PENDING = N_(
+    "Your ID number was already entered by a delegation. We asked it to confirm that this "
+    "account is yours; until it does, the record, its entries and the admission ticket stay "
+    "out of this account. Your registration was not saved."
+)
+NAME_MISMATCH = N_(
+    "This ID number was registered by a delegation under another name; ask your delegation to "
+    "correct it."
+)
+
+
+async def _write_person(
+    person_id: int, stored: dict[str, Any], values: dict[str, Any], actor: Actor
+) -> set[str]:
+    """Store the particulars that differ; returns the names of the changed fields."""
+    diff = people.changed_particulars(stored, values)
+    if not diff:
+        return set()
+    updates: dict[Any, Any] = {getattr(Person, k): new for k, (_old, new) in diff.items()}
+    updates[Person.updated_at] = _now()
+    await Person.update(updates).where(Person.id == person_id)
+    await audit.record(
+        "person.update",
+        actor=actor,
+        object_type="person",
+        object_id=person_id,
+        old=people.audit_values({k: old for k, (old, _new) in diff.items()}),
+        new=people.audit_values({k: new for k, (_old, new) in diff.items()}),
+    )
+    return set(diff)
+
+
+async def _person_for(
+    resident: idcard.ResidentId, fields: dict[str, Any], acting: Acting, actor: Actor
+) -> tuple[int, set[str]]:
+    """The person with this ID number, created if new and brought up to date if `acting` owns
+    the record; returns (person id, the fields that changed).
+
+    A new record belongs to the contestant's account that registers it, or to the delegation
+    that enters it. Any other actor meeting an existing record is refused (people.refuse); a
+    contestant's account meeting a record nobody's account holds must claim it (_ClaimFirst).
     """
-    row = await Person.select().where(Person.id_number == resident.number).first()
-    values = {
-        "name": fields["name"],
-        "phone": fields["phone"],
-        "employer": fields["employer"],
-        "job": fields["job"],
-        "skill_level": fields["skill_level"],
-        "years_of_service": fields["years_of_service"],
-        "gender": resident.gender,
-        "birth_date": resident.birth_date,
-    }
-    if account_user_id is not None:
-        mine = (
-            await Person.select(Person.id, Person.id_number)
-            .where(Person.user == account_user_id)
-            .first()
+    values = {k: fields[k] for k in people.PERSON_FIELDS}
+    if acting.role == Role.contestant:
+        await claims.check_account_free(acting.user_id, resident.number)
+    row = (
+        await Person.select(
+            Person.id,
+            Person.user,
+            Person.owner_delegation,
+            Person.owner_delegation.code,
+            *(getattr(Person, k) for k in people.PERSON_FIELDS),
         )
-        if mine and mine["id_number"] != resident.number:
-            raise Conflict(
-                "Your account is registered with another ID number ({masked}).",
-                code="account_has_other_person",
-                field_errors={
-                    "id_number": "Your account is registered with another ID number ({masked})."
-                },
-                masked=idcard.mask(mine["id_number"]),
-            )
+        .where(Person.id_number == resident.number)
+        .first()
+    )
     if row is None:
-        person = Person(id_number=resident.number, user=account_user_id, **values)
+        person = Person(
+            id_number=resident.number,
+            gender=resident.gender,
+            birth_date=resident.birth_date,
+            user=acting.user_id if acting.role == Role.contestant else None,
+            owner_delegation=(
+                acting.delegation_id if acting.role == Role.delegation_admin else None
+            ),
+            **values,
+        )
         await person.save()
         await audit.record(
             "person.create",
             actor=actor,
             object_type="person",
             object_id=person.id,
-            new={"id_number": idcard.mask(resident.number), "name": values["name"]},
+            new=people.audit_values(
+                {
+                    "id_number": resident.number,
+                    "name": values["name"],
+                    "user": person.user,
+                    "owner_delegation": person.owner_delegation,
+                }
+            ),
         )
-        return person.id
-    if account_user_id is not None and row["user"] not in (None, account_user_id):
-        raise Conflict(
-            "This ID number is already registered by another account. If it is yours, ask "
-            "your delegation or the organizer for help.",
-            code="id_taken",
-            field_errors={
-                "id_number": "This ID number is already registered "
-                "by another account. If it is yours, "
-                "ask your delegation or the organizer "
-                "for help."
-            },
-        )
-    if account_user_id is not None and row["user"] is None and row["name"] != values["name"]:
-        raise Conflict(
-            "This ID number was registered by a delegation under another name; ask your "
-            "delegation to correct it.",
-            code="id_name_mismatch",
-            field_errors={
-                "id_number": "This ID number was registered "
-                "by a delegation under another "
-                "name; ask your delegation to "
-                "correct it."
-            },
-        )
-    old, new = audit.changed_fields(row, values)
-    updates: dict[Any, Any] = {getattr(Person, k): values[k] for k in new}
-    if account_user_id is not None and row["user"] is None:
-        updates[Person.user] = account_user_id
-        new["user"] = account_user_id
-    if updates:
-        updates[Person.updated_at] = _now()
-        await Person.update(updates).where(Person.id == row["id"])
-        await audit.record(
-            "person.update",
-            actor=actor,
-            object_type="person",
-            object_id=row["id"],
-            old=old,
-            new=new,
-        )
-    return row["id"]
+        return person.id, set()
+    owner = people.Ownership(
+        user_id=row["user"],
+        delegation_id=row["owner_delegation"],
+        delegation_code=row["owner_delegation.code"],
+    )
+    if not people.may_change(owner, acting):
+        if people.needs_claim(owner, acting):
+            raise _ClaimFirst
+        if acting.role == Role.contestant:
+            raise claims.id_taken()
+        raise people.refuse()
+    return row["id"], await _write_person(row["id"], row, values, actor)
 
 
-async def save_photo(person_id: int, photo: ProcessedPhoto, actor: Actor) -> None:
-    """Replace the person's photo (inside the caller's transaction)."""
+async def _photo_sha(person_id: int) -> str | None:
+    row = await Photo.select(Photo.sha256).where(Photo.person == person_id).first()
+    return row["sha256"] if row else None
+
+
+async def save_photo(person_id: int, photo: ProcessedPhoto, actor: Actor) -> bool:
+    """Replace the person's photo (inside the caller's transaction, whose caller checked the
+    ownership). Returns whether it changed."""
     existing = await Photo.select(Photo.id, Photo.sha256).where(Photo.person == person_id).first()
     if existing and existing["sha256"] == photo.sha256:
-        return
+        return False
     if existing:
         await Photo.update(
             {
@@ -322,11 +393,19 @@ async def save_photo(person_id: int, photo: ProcessedPhoto, actor: Actor) -> Non
         old={"sha256": existing["sha256"]} if existing else None,
         new={"sha256": photo.sha256},
     )
+    return True
 
 
-async def replace_photo(person_id: int, photo: ProcessedPhoto, actor: Actor) -> None:
+async def replace_photo(
+    person_id: int, photo: ProcessedPhoto, *, actor: Actor, acting: Acting
+) -> people.Effects:
+    """The owner replaces a person's photo; an approved entry's ticket is reissued."""
     async with transaction():
-        await save_photo(person_id, photo, actor)
+        if not people.may_change(await people.owner_of(person_id), acting):
+            raise people.refuse("photo")
+        if not await save_photo(person_id, photo, actor):
+            return people.Effects(back_to_review=[], reissued=[])
+        return await people.apply_effects({person_id: {"photo"}}, actor=actor)
 
 
 # ---------------------------------------------------------------------------- entries
@@ -363,25 +442,58 @@ async def _free_slot(
     )
 
 
+async def trades_left(competition_id: int, person_id: int | None) -> tuple[int, int]:
+    """(trades this person entered in the competition, the competition's limit): a page offers
+    another registration only while the first is below the second."""
+    _phase, limit = await _competition_phase(competition_id)
+    if person_id is None:
+        return 0, limit
+    used = await Entry.count().where(
+        (Entry.competition == competition_id) & (Entry.person == person_id)
+    )
+    return used, limit
+
+
 async def register_entry(
     competition_id: int,
     data: EntryIn,
     *,
     actor: Actor,
-    account_user_id: int | None = None,
+    acting: Acting,
     photo: ProcessedPhoto | None = None,
     source: EntrySource = EntrySource.self_service,
 ) -> int:
-    """Register a person for a trade. Returns the new entry's id."""
+    """Register a person for a trade as `acting` (a contestant for themself, a delegation for
+    its people, an organizer). Returns the new entry's id.
+
+    A contestant whose ID number a delegation entered before claims the record on the way: with
+    the phone on file as proof the registration goes on; otherwise `claims.ClaimPending` is
+    raised, the claim waits for the owner, and nothing else is stored."""
     try:
-        return await _register(
-            competition_id,
-            data,
-            actor=actor,
-            account_user_id=account_user_id,
-            photo=photo,
-            source=source,
-        )
+        try:
+            return await _register(
+                competition_id, data, actor=actor, acting=acting, photo=photo, source=source
+            )
+        except _ClaimFirst:
+            try:
+                claimed = await claims.request_claim(
+                    data.id_number, data.name, user_id=acting.user_id or 0, actor=actor
+                )
+            except NotFound as exc:
+                if exc.code != "claim_no_match":
+                    raise
+                raise Conflict(
+                    NAME_MISMATCH,
+                    code="id_name_mismatch",
+                    field_errors={"id_number": NAME_MISMATCH},
+                ) from exc
+            if claimed.status != ClaimStatus.confirmed:
+                raise claims.ClaimPending(
+                    CLAIM_PENDING, field_errors={"id_number": CLAIM_PENDING}
+                ) from None
+            return await _register(
+                competition_id, data, actor=actor, acting=acting, photo=photo, source=source
+            )
     except Exception as exc:
         # Two submissions racing past the checks: the unique indexes let only one through.
         if is_integrity_error(exc):
@@ -398,7 +510,7 @@ async def _register(
     data: EntryIn,
     *,
     actor: Actor,
-    account_user_id: int | None,
+    acting: Acting,
     photo: ProcessedPhoto | None,
     source: EntrySource,
 ) -> int:
@@ -411,7 +523,7 @@ async def _register(
         await _check_delegation(data.delegation_id, competition_id)
         won_before = bool(await first_prize_winners({rules.name}, [resident.number]))
         check_eligible(rules, resident, fields, won_before)
-        person_id = await _person_for(resident, fields, account_user_id, actor)
+        person_id, changed = await _person_for(resident, fields, acting, actor)
         if await Entry.exists().where((Entry.person == person_id) & (Entry.trade == data.trade_id)):
             raise Conflict(
                 "This person has already entered “{trade}”.",
@@ -420,8 +532,11 @@ async def _register(
                 trade=rules.name,
             )
         slot = await _free_slot(competition_id, person_id, limit)
-        if photo is not None:
-            await save_photo(person_id, photo, actor)
+        if photo is not None and await save_photo(person_id, photo, actor):
+            changed.add("photo")
+        if changed:
+            # The person's other entries (another trade, another edition) feel the change.
+            await people.apply_effects({person_id: changed}, actor=actor)
         entry = Entry(
             competition=competition_id,
             trade=data.trade_id,
@@ -449,35 +564,47 @@ async def _register(
     return entry.id
 
 
-async def get_entry(entry_id: int) -> dict[str, Any]:
-    row = (
-        await Entry.select(
+async def get_entry(entry_id: int, *, lock: bool = False) -> dict[str, Any]:
+    """One entry with its person, trade, delegation and competition; `lock` takes the entry
+    row's lock (PostgreSQL) for the rest of the caller's transaction."""
+    query = (
+        Entry.select(
             Entry.all_columns(),
             Entry.person.all_columns(),
             Entry.trade.code,
             Entry.trade.name,
+            Entry.trade.name_en,
             Entry.trade.groups,
             Entry.delegation.name,
             Entry.delegation.code,
             Entry.competition.phase,
             Entry.competition.name,
+            Entry.competition.name_en,
         )
         .where(Entry.id == entry_id)
         .output(load_json=True)
-        .first()
     )
+    if lock and is_postgres():
+        query = query.lock_rows(of=(Entry,))
+    row = await query.first()
     if row is None:
         raise NotFound("The entry was not found.", code="entry_not_found")
     return row
 
 
 async def update_entry(
-    entry_id: int, data: EntryIn, *, actor: Actor, photo: ProcessedPhoto | None = None
-) -> str:
-    """Correct an entry. A rejected entry is resubmitted; an approved one (at either level)
-    goes back to review and its ticket stops working. Returns the new status."""
+    entry_id: int,
+    data: EntryIn,
+    *,
+    actor: Actor,
+    acting: Acting,
+    photo: ProcessedPhoto | None = None,
+) -> Correction:
+    """Correct an entry (see the module docstring for what a change does). The person's
+    particulars and photo change only if `acting` owns the record (people.may_change); the
+    entry's own fields are the caller's to allow (registration.access)."""
     async with transaction():
-        entry = await get_entry(entry_id)
+        entry = await get_entry(entry_id, lock=True)
         competition_id = entry["competition"]
         phase, _limit = await _competition_phase(competition_id)
         status = EntryStatus(entry["status"])
@@ -513,58 +640,84 @@ async def update_entry(
                 field_errors={"trade_id": "This person has already entered “{trade}”."},
                 trade=rules.name,
             )
-        await _person_for(resident, fields, None, actor)
-        if photo is not None:
-            await save_photo(entry["person"], photo, actor)
-        new_status = EntryStatus.submitted
-        changes = {
-            Entry.trade: data.trade_id,
-            Entry.delegation: data.delegation_id,
-            Entry.group_name: fields["group_name"],
-            Entry.status: new_status.value,
-            Entry.review_note: "",
-            Entry.rejected_by: "",
-            Entry.updated_at: _now(),
-            Entry.submitted_at: _now(),
-        }
+        person_id = entry["person"]
+        stored = {k: entry[f"person.{k}"] for k in people.PERSON_FIELDS}
+        values = {k: fields[k] for k in people.PERSON_FIELDS}
+        diff = people.changed_particulars(stored, values)
+        new_photo = photo is not None and await _photo_sha(person_id) != photo.sha256
+        if (diff or new_photo) and not people.may_change(await people.owner_of(person_id), acting):
+            raise people.refuse(next(iter(diff), "photo"))
+        changed = await _write_person(person_id, stored, values, actor)
+        if photo is not None and new_photo and await save_photo(person_id, photo, actor):
+            changed.add("photo")
+        effects = (
+            await people.apply_effects({person_id: changed}, actor=actor)
+            if changed
+            else people.Effects(back_to_review=[], reissued=[])
+        )
+        return await _correct_entry(entry, data, fields["group_name"], changed, effects, actor)
+
+
+async def _correct_entry(
+    entry: dict[str, Any],
+    data: EntryIn,
+    group: str,
+    person_changed: set[str],
+    effects: people.Effects,
+    actor: Actor,
+) -> Correction:
+    """The entry's part of a correction, after the person's (whose effects may already have
+    sent this entry back to review or reissued its ticket)."""
+    entry_id = entry["id"]
+    now_row = (
+        await Entry.select(Entry.status, Entry.ticket_version).where(Entry.id == entry_id).first()
+    )
+    status = now_row["status"]
+    wanted = {"trade": data.trade_id, "group_name": group, "delegation": data.delegation_id}
+    entry_changed = {k: v for k, v in wanted.items() if entry[k] != v}
+    changes: dict[Any, Any] = {getattr(Entry, k): v for k, v in entry_changed.items()}
+    new_status = status
+    if status == EntryStatus.rejected:
+        new_status, outcome = EntryStatus.submitted.value, Outcome.resubmitted
+        changes.update({Entry.review_note: "", Entry.rejected_by: ""})
+    elif entry_changed and status in PASSED_STATUSES:
+        new_status, outcome = EntryStatus.submitted.value, Outcome.back_to_review
         if status == EntryStatus.approved:
-            changes[Entry.ticket_version] = entry["ticket_version"] + 1
+            changes[Entry.ticket_version] = now_row["ticket_version"] + 1
             changes[Entry.session] = None
+    elif entry_id in effects.back_to_review:
+        outcome = Outcome.back_to_review
+    elif entry_id in effects.reissued:
+        outcome = Outcome.reissued
+    elif entry_changed or person_changed:
+        outcome = Outcome.recorded
+    else:
+        outcome = Outcome.unchanged
+    if new_status != status:
+        changes.update({Entry.status: new_status, Entry.submitted_at: _now()})
+    if changes:
+        changes[Entry.updated_at] = _now()
         await Entry.update(changes).where(Entry.id == entry_id)
         await audit.record(
             "entry.update",
             actor=actor,
             object_type="entry",
             object_id=entry_id,
-            competition_id=competition_id,
-            old={
-                "status": status.value,
-                "trade": entry["trade"],
-                "delegation": entry["delegation"],
-                "group": entry["group_name"],
-            },
-            new={
-                "status": new_status.value,
-                "trade": data.trade_id,
-                "delegation": data.delegation_id,
-                "group": fields["group_name"],
-            },
-            reason="resubmitted" if status == EntryStatus.rejected else "",
+            competition_id=entry["competition"],
+            old={"status": status, **{k: entry[k] for k in ENTRY_FIELDS}},
+            new={"status": new_status, **wanted},
+            reason="resubmitted" if outcome == Outcome.resubmitted else "",
         )
-    return new_status.value
+    return Correction(status=new_status, outcome=outcome)
 
 
 async def withdraw_entry(entry_id: int, *, actor: Actor) -> None:
     """The contestant (or delegation) takes back an entry that is not yet admitted."""
     async with transaction():
-        entry = await get_entry(entry_id)
+        entry = await get_entry(entry_id, lock=True)
         phase, _limit = await _competition_phase(entry["competition"])
         require_phase(phase, CORRECTION_PHASES, N_("Withdrawing an entry"))
-        if entry["status"] not in (
-            EntryStatus.submitted,
-            EntryStatus.rejected,
-            EntryStatus.delegation_approved,
-        ):
+        if entry["status"] not in WITHDRAWABLE_STATUSES:
             raise Conflict(
                 "Only an entry that is not yet admitted can be withdrawn.", code="cannot_withdraw"
             )

@@ -22,6 +22,12 @@ claim (`registration.tables.PersonClaim`).
 - a change of what an admission ticket shows (`TICKET_FIELDS`, the photo) reissues the ticket
   of an approved entry: its version goes up, so an older printout no longer passes check-in.
 
+Other fields (`RECORD_ONLY_FIELDS`: phone, job) are recorded and change nothing else. What
+belongs to the entry rather than the person (trade, group, delegation) is the entry service's
+to judge (registration/entries.py: such a change sends a passed entry back to review).
+
+Audit records of a person never hold a phone number or a full ID number (`audit_values`).
+
 `may_change` is pure so that the import can decide 200,000 rows without a query each;
 `apply_effects` is set-based (a few UPDATEs however many people changed).
 """
@@ -36,21 +42,28 @@ from typing import Any
 from competition import audit
 from competition.audit import Actor
 from competition.errors import Conflict
+from competition.i18n import N_
 from competition.phases import Phase
 from competition.tables import Competition, Delegation, Role
+from registration import idcard
 from registration.tables import Entry, EntryStatus, Person
 
 # What eligibility depends on: a change needs the reviewers' eyes again.
 REVIEW_FIELDS = frozenset({"skill_level", "years_of_service"})
 # What the admission ticket shows: a change makes the printed ticket stale.
 TICKET_FIELDS = frozenset({"name", "employer", "photo"})
+# Recorded, and nothing else: neither the review nor the ticket depends on them.
+RECORD_ONLY_FIELDS = frozenset({"phone", "job"})
+# The particulars of a person record a form or an import may change (the ID number, and the
+# gender and birth date it gives, never change).
+PERSON_FIELDS = ("name", "phone", "employer", "job", "skill_level", "years_of_service")
 # Entries whose competition has not started competing: later ones keep their review and ticket
 # (a record corrected for next year's competition does not un-admit anyone mid-competition).
 EFFECT_PHASES = (Phase.setup.value, Phase.registration.value, Phase.review.value)
 TICKET_EFFECT_PHASES = (*EFFECT_PHASES, Phase.draw.value)
 EFFECT_CHUNK = 500  # ids per IN (…) list: far below SQLite's variable limit
 
-OWNED_MESSAGE = (
+OWNED_MESSAGE = N_(
     "This person is already registered, and the record is kept by its owner (the person's own "
     "account or the delegation that entered them); it cannot be entered or changed from here. "
     "Ask the organizer if the person should move to your delegation."
@@ -103,8 +116,41 @@ def needs_claim(owner: Ownership, acting: Acting) -> bool:
     return acting.role == Role.contestant and owner.user_id is None
 
 
-def refuse() -> PersonOwned:
-    return PersonOwned(OWNED_MESSAGE, field_errors={"id_number": OWNED_MESSAGE})
+def refuse(field: str = "id_number") -> PersonOwned:
+    """The refusal for an actor who is not the owner, shown next to `field` of a form."""
+    return PersonOwned(OWNED_MESSAGE, field_errors={field: OWNED_MESSAGE})
+
+
+def mask_phone(phone: str) -> str:
+    """`13900971234` → `139****1234`: the trail shows that a number changed, not the number."""
+    if not phone:
+        return ""
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def audit_values(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Person values as an audit record may hold them: phone and ID numbers masked."""
+    if values is None:
+        return None
+    shown = dict(values)
+    if shown.get("phone"):
+        shown["phone"] = mask_phone(str(shown["phone"]))
+    if shown.get("id_number"):
+        shown["id_number"] = idcard.mask(str(shown["id_number"]))
+    return shown
+
+
+def changed_particulars(
+    stored: Mapping[str, Any], wanted: Mapping[str, Any]
+) -> dict[str, tuple[Any, Any]]:
+    """field → (old, new) for each of `PERSON_FIELDS` in `wanted` whose value differs."""
+    return {
+        k: (stored.get(k), wanted[k])
+        for k in PERSON_FIELDS
+        if k in wanted and stored.get(k) != wanted[k]
+    }
 
 
 async def delegation_code(delegation_id: int | None) -> str | None:
@@ -136,6 +182,22 @@ async def ownership(id_numbers: Iterable[str]) -> dict[str, tuple[int, Ownership
                 ),
             )
     return found
+
+
+async def owner_of(person_id: int) -> Ownership:
+    """The ownership of one record by its id."""
+    row = (
+        await Person.select(Person.user, Person.owner_delegation, Person.owner_delegation.code)
+        .where(Person.id == person_id)
+        .first()
+    )
+    if row is None:
+        return Ownership(user_id=None, delegation_id=None, delegation_code=None)
+    return Ownership(
+        user_id=row["user"],
+        delegation_id=row["owner_delegation"],
+        delegation_code=row["owner_delegation.code"],
+    )
 
 
 async def require_may_change(id_number: str, acting: Acting) -> int | None:

@@ -81,10 +81,16 @@ async def caps(
 
 
 async def places_used(
-    *, trade_ids: Iterable[int] | None = None, competition_id: int | None = None
+    *,
+    trade_ids: Iterable[int] | None = None,
+    competition_id: int | None = None,
+    statuses: tuple[str, ...] = HOLDS_PLACE,
 ) -> Counter[Pair]:
-    """Places in use per delegation × trade, by the database (GROUP BY)."""
-    condition = Entry.status.is_in(list(HOLDS_PLACE))
+    """Places in use per delegation × trade, by the database (GROUP BY). Final review counts
+    the approved ones alone (`statuses=COUNTS_FOR_TRADE_CAP`): an entry it approves already
+    holds its place, and the organizer admits at most the cap of a pair even when the quota
+    was lowered after first review."""
+    condition = Entry.status.is_in(list(statuses))
     if trade_ids is not None:
         condition &= Entry.trade.is_in(sorted(set(trade_ids)) or [0])
     if competition_id is not None:

@@ -1,11 +1,16 @@
 """Two-level review (初审 by the delegation, 终审 by the organizer), quotas, and revocation.
 
-Quotas: a delegation may hold at most its quota of entries in a trade that passed first review
-(delegation-approved or approved), and the organizer approves at most the quota; a trade's
-optional cap limits approved entries over all delegations. Each review takes a lock on the
-quota and trade rows first (PostgreSQL `SELECT … FOR UPDATE`; SQLite's write transaction is
-already exclusive), so two reviewers clicking at once are served one after the other and the
-second sees the first one's approvals.
+Quotas are registration/quotas.py's, the one definition: a delegation passes at first review at
+most its quota of entries in a trade (`delegation_approved` and `approved` use a place; a quota
+left unlimited has no cap; no quota row means no places), and the organizer admits at final
+review at most the quota's number of approved entries and at most the trade's own cap.
+
+Two reviewers (or one reviewer's two tabs) acting on the same entries at once are served one
+after the other, and the second sees what the first did. On PostgreSQL each review locks, in
+this order, the trade rows, the quota rows (the import locks quotas in the same order) and then
+the entry rows (`SELECT … FOR UPDATE`), and reads the entries' status only under that lock;
+SQLite's IMMEDIATE write transaction already serialises writers. So a final approval clicked
+twice approves once, writes one audit record and issues one ticket number.
 """
 
 from __future__ import annotations
@@ -23,12 +28,12 @@ from competition.errors import NotFound, ValidationFailed
 from competition.i18n import N_, Msg
 from competition.phases import Phase, require_phase
 from competition.tables import Competition, CompetitionSession, EventKind, Quota, Trade
+from registration import quotas
 from registration.schemas import ReviewOutcome
 from registration.tables import Entry, EntryStatus
 
 REVIEW_PHASES = frozenset({Phase.registration, Phase.review})
 REVOKE_PHASES = frozenset({Phase.registration, Phase.review, Phase.draw, Phase.competing})
-FIRST_REVIEW_HELD = (EntryStatus.delegation_approved.value, EntryStatus.approved.value)
 MAX_REASON = 500
 
 
@@ -36,7 +41,8 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _reason(reason: str) -> str:
+def required_reason(reason: str) -> str:
+    """A reason the person concerned will read: required, at most `MAX_REASON` characters."""
     reason = " ".join(reason.split())
     if not reason:
         raise ValidationFailed(
@@ -63,27 +69,35 @@ async def _phase(competition_id: int, allowed: frozenset[Phase], action: Msg) ->
     require_phase(row["phase"], allowed, action)
 
 
-async def _entries(entry_ids: list[int], competition_id: int) -> list[dict[str, Any]]:
+async def _entries(
+    entry_ids: list[int], competition_id: int, *, lock: bool = False
+) -> list[dict[str, Any]]:
     if not entry_ids:
         raise ValidationFailed("Choose at least one entry.", code="nothing_selected")
-    return await Entry.select(
-        Entry.id,
-        Entry.status,
-        Entry.trade,
-        Entry.delegation,
-        Entry.ticket_number,
-        Entry.ticket_version,
-        Entry.session,
-        Entry.trade.code,
-        Entry.trade.name,
-        Entry.competition.code,
-    ).where(Entry.id.is_in(entry_ids) & (Entry.competition == competition_id))
+    query = (
+        Entry.select(
+            Entry.id,
+            Entry.status,
+            Entry.trade,
+            Entry.delegation,
+            Entry.ticket_number,
+            Entry.ticket_version,
+            Entry.session,
+            Entry.trade.code,
+            Entry.trade.name,
+            Entry.competition.code,
+        )
+        .where(Entry.id.is_in(entry_ids) & (Entry.competition == competition_id))
+        .order_by(Entry.id)
+    )
+    if lock and is_postgres():
+        # Only the entry rows: the joined trade and competition rows stay free.
+        query = query.lock_rows(of=(Entry,))
+    return await query
 
 
 async def _lock(quota_pairs: set[tuple[int, int]], trade_ids: set[int]) -> None:
-    """Serialize reviews touching the same quotas and trades (PostgreSQL; see module doc)."""
-    if not is_postgres():
-        return
+    """Serialize reviews touching the same trades and quotas (PostgreSQL; see module doc)."""
     for trade_id in sorted(trade_ids):
         await Trade.select(Trade.id).where(Trade.id == trade_id).lock_rows()
     for delegation_id, trade_id in sorted(quota_pairs):
@@ -92,6 +106,33 @@ async def _lock(quota_pairs: set[tuple[int, int]], trade_ids: set[int]) -> None:
             .where((Quota.delegation == delegation_id) & (Quota.trade == trade_id))
             .lock_rows()
         )
+
+
+async def _read_locked(
+    entry_ids: list[int],
+    competition_id: int,
+    *,
+    quotas_too: bool = False,
+    trades_too: bool = False,
+    delegation_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """The entries, read under their row lock after the trade and quota locks a review needs
+    (`quotas_too`: the quotas of the entries' delegation × trade pairs, only `delegation_id`'s
+    when given, as a delegation never counts another's quota). On SQLite the write
+    transaction is already exclusive: one plain read.
+    """
+    if not is_postgres():
+        return await _entries(entry_ids, competition_id)
+    # Which trades and quotas to lock first comes from a read without locks; the status that
+    # decides is read again below, under the entry rows' lock.
+    preview = await _entries(entry_ids, competition_id)
+    pairs = {
+        (e["delegation"], e["trade"])
+        for e in preview
+        if quotas_too and delegation_id in (None, e["delegation"])
+    }
+    await _lock(pairs, {e["trade"] for e in preview} if trades_too else set())
+    return await _entries(entry_ids, competition_id, lock=True)
 
 
 async def _grouped(columns: list, where) -> Counter:
@@ -103,24 +144,6 @@ async def _grouped(columns: list, where) -> Counter:
     )
 
 
-async def _counts(
-    statuses: tuple[str, ...], pairs: set[tuple[int, int]]
-) -> Counter[tuple[int, int]]:
-    trade_ids = sorted({t for _d, t in pairs})
-    return await _grouped(
-        [Entry.delegation, Entry.trade],
-        Entry.trade.is_in(trade_ids or [0]) & Entry.status.is_in(list(statuses)),
-    )
-
-
-async def _caps(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
-    trade_ids = sorted({t for _d, t in pairs})
-    rows = await Quota.select(Quota.delegation, Quota.trade, Quota.max_entries).where(
-        Quota.trade.is_in(trade_ids or [0])
-    )
-    return {(r["delegation"], r["trade"]): r["max_entries"] for r in rows}
-
-
 def _record(entry: dict[str, Any], new_status: str, **extra: Any) -> dict[str, Any]:
     return {
         "action": f"entry.{new_status}",
@@ -128,6 +151,32 @@ def _record(entry: dict[str, Any], new_status: str, **extra: Any) -> dict[str, A
         "old": {"status": entry["status"]},
         "new": {"status": new_status, **extra},
     }
+
+
+def _quota_full(entry: dict[str, Any], cap: int | None) -> Msg:
+    return N_("The quota for “{trade}” is full ({cap} places).", trade=entry["trade.name"], cap=cap)
+
+
+async def next_waiting(
+    competition_id: int,
+    *,
+    status: str,
+    after_id: int = 0,
+    delegation_id: int | None = None,
+    trade_id: int | None = None,
+) -> int | None:
+    """The entry a reviewer opens next: the first one in `status` after `after_id` (by id),
+    else the first from the start; None when nothing else waits."""
+    condition = (Entry.competition == competition_id) & (Entry.status == status)
+    if delegation_id is not None:
+        condition &= Entry.delegation == delegation_id
+    if trade_id is not None:
+        condition &= Entry.trade == trade_id
+    for extra in (Entry.id > after_id, Entry.id != after_id):
+        row = await Entry.select(Entry.id).where(condition & extra).order_by(Entry.id).first()
+        if row is not None:
+            return row["id"]
+    return None
 
 
 # ---------------------------------------------------------------------------- first review
@@ -143,11 +192,13 @@ async def review_by_delegation(
     reason: str = "",
 ) -> ReviewOutcome:
     """初审: a delegation approves or rejects its own entries, staying inside its quotas."""
-    reason = "" if approve else _reason(reason)
+    reason = "" if approve else required_reason(reason)
     outcome = ReviewOutcome()
     async with transaction():
         await _phase(competition_id, REVIEW_PHASES, N_("First review"))
-        entries = await _entries(entry_ids, competition_id)
+        entries = await _read_locked(
+            entry_ids, competition_id, quotas_too=approve, delegation_id=delegation_id
+        )
         found = {e["id"] for e in entries}
         for missing in sorted(set(entry_ids) - found):
             outcome.refused.append((missing, N_("The entry was not found.")))
@@ -172,24 +223,14 @@ async def review_by_delegation(
                 mine.append(entry)
         records = []
         if approve:
-            pairs = {(e["delegation"], e["trade"]) for e in mine}
-            await _lock(pairs, set())
-            held = await _counts(FIRST_REVIEW_HELD, pairs)
-            caps = await _caps(pairs)
+            trade_ids = {e["trade"] for e in mine}
+            held = await quotas.places_used(trade_ids=trade_ids)
+            caps = await quotas.caps(trade_ids=trade_ids)
             for entry in mine:
                 pair = (entry["delegation"], entry["trade"])
-                cap = caps.get(pair, 0)
-                if held[pair] >= cap:
-                    outcome.refused.append(
-                        (
-                            entry["id"],
-                            N_(
-                                "The quota for “{trade}” is full ({cap} places).",
-                                trade=entry["trade.name"],
-                                cap=cap,
-                            ),
-                        )
-                    )
+                cap = quotas.cap_for(caps, pair)
+                if not quotas.has_room(cap, held[pair]):
+                    outcome.refused.append((entry["id"], _quota_full(entry, cap)))
                     continue
                 held[pair] += 1
                 outcome.done.append(entry["id"])
@@ -264,11 +305,13 @@ async def review_by_organizer(
 ) -> ReviewOutcome:
     """终审: approve (within quotas and the trade's cap; issues the ticket and seats the
     contestant in the least-filled practical session) or reject."""
-    reason = "" if approve else _reason(reason)
+    reason = "" if approve else required_reason(reason)
     outcome = ReviewOutcome()
     async with transaction():
         await _phase(competition_id, REVIEW_PHASES, N_("Final review"))
-        entries = await _entries(entry_ids, competition_id)
+        entries = await _read_locked(
+            entry_ids, competition_id, quotas_too=approve, trades_too=approve
+        )
         for missing in sorted(set(entry_ids) - {e["id"] for e in entries}):
             outcome.refused.append((missing, N_("The entry was not found.")))
         eligible = []
@@ -319,41 +362,23 @@ async def review_by_organizer(
 
 
 async def _approve(entries: list[dict[str, Any]], outcome: ReviewOutcome) -> list[dict]:
-    pairs = {(e["delegation"], e["trade"]) for e in entries}
+    """Approve entries read under their locks (see `_read_locked`); returns audit records."""
     trade_ids = {e["trade"] for e in entries}
-    await _lock(pairs, trade_ids)
-    approved = await _counts((EntryStatus.approved.value,), pairs)
-    caps = await _caps(pairs)
-    trade_caps = {
-        r["id"]: r["max_entries"]
-        for r in await Trade.select(Trade.id, Trade.max_entries).where(
-            Trade.id.is_in(sorted(trade_ids) or [0])
-        )
-    }
-    trade_totals = await _grouped(
-        [Entry.trade],
-        Entry.trade.is_in(sorted(trade_ids) or [0]) & (Entry.status == EntryStatus.approved.value),
-    )
+    approved = await quotas.places_used(trade_ids=trade_ids, statuses=quotas.COUNTS_FOR_TRADE_CAP)
+    caps = await quotas.caps(trade_ids=trade_ids)
+    trade_caps = await quotas.trade_caps(trade_ids)
+    trade_totals = await quotas.trade_approved(trade_ids)
     sequences = await _next_ticket_numbers(trade_ids)
     loads = await _session_loads(trade_ids)
     records = []
     for entry in sorted(entries, key=lambda e: e["id"]):
         pair = (entry["delegation"], entry["trade"])
-        cap = caps.get(pair, 0)
-        if approved[pair] >= cap:
-            outcome.refused.append(
-                (
-                    entry["id"],
-                    N_(
-                        "The quota for “{trade}” is full ({cap} places).",
-                        trade=entry["trade.name"],
-                        cap=cap,
-                    ),
-                )
-            )
+        cap = quotas.cap_for(caps, pair)
+        if not quotas.has_room(cap, approved[pair]):
+            outcome.refused.append((entry["id"], _quota_full(entry, cap)))
             continue
         trade_cap = trade_caps.get(entry["trade"])
-        if trade_cap is not None and trade_totals[entry["trade"]] >= trade_cap:
+        if not quotas.has_room(trade_cap, trade_totals[entry["trade"]]):
             outcome.refused.append(
                 (
                     entry["id"],
@@ -392,6 +417,7 @@ async def _approve(entries: list[dict[str, Any]], outcome: ReviewOutcome) -> lis
             }
         ).where(Entry.id == entry["id"])
         outcome.done.append(entry["id"])
+        outcome.tickets[entry["id"]] = number
         records.append(
             _record(entry, EntryStatus.approved.value, ticket=number, session=session_id)
         )
@@ -403,10 +429,10 @@ async def _approve(entries: list[dict[str, Any]], outcome: ReviewOutcome) -> lis
 
 async def revoke_entry(competition_id: int, entry_id: int, reason: str, *, actor: Actor) -> None:
     """取消资格: final; the ticket stops working at check-in."""
-    reason = _reason(reason)
+    reason = required_reason(reason)
     async with transaction():
         await _phase(competition_id, REVOKE_PHASES, N_("Revoking an entry"))
-        entries = await _entries([entry_id], competition_id)
+        entries = await _entries([entry_id], competition_id, lock=True)
         if not entries:
             raise NotFound("The entry was not found.", code="entry_not_found")
         entry = entries[0]

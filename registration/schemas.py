@@ -46,3 +46,5 @@ class ReviewOutcome:
 
     done: list[int] = field(default_factory=list)
     refused: list[tuple[int, Msg]] = field(default_factory=list)  # entry id, why not
+    # Final approval: entry id → the admission ticket number it was given (准考证号).
+    tickets: dict[int, str] = field(default_factory=dict)

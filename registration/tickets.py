@@ -6,6 +6,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
@@ -60,6 +61,44 @@ class Ticket:
     token: str
 
 
+def sits(event: str, session_id: int, assigned: int | None) -> bool:
+    """Everyone sits every theory and oral session of the trade; of the practical ones, their
+    own once final approval assigned it (until then each is still possible)."""
+    return event != EventKind.practical or assigned in (None, session_id)
+
+
+async def schedules(entries: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """Entry id → the sessions (场次) its contestant sits, by start: each with event, name,
+    times, venue and address, and `tentative` for a practical session not assigned yet.
+    `entries` need `id`, `trade` and `session`; one query for all of them."""
+    trade_ids = sorted({e["trade"] for e in entries})
+    rows = (
+        await CompetitionSession.select(
+            CompetitionSession.id,
+            CompetitionSession.trade,
+            CompetitionSession.event,
+            CompetitionSession.name,
+            CompetitionSession.starts_at,
+            CompetitionSession.ends_at,
+            CompetitionSession.venue.name,
+            CompetitionSession.venue.address,
+        )
+        .where(CompetitionSession.trade.is_in(trade_ids or [0]))
+        .order_by(CompetitionSession.starts_at)
+    )
+    by_trade: dict[int, list[dict[str, Any]]] = {t: [] for t in trade_ids}
+    for r in rows:
+        by_trade[r["trade"]].append(r)
+    return {
+        e["id"]: [
+            dict(s, tentative=s["event"] == EventKind.practical and e["session"] is None)
+            for s in by_trade[e["trade"]]
+            if sits(s["event"], s["id"], e["session"])
+        ]
+        for e in entries
+    }
+
+
 async def load_ticket(entry_id: int) -> Ticket:
     """Everything printed on an approved entry's ticket; refuses any other entry."""
     row = (
@@ -91,25 +130,7 @@ async def load_ticket(entry_id: int) -> Ticket:
             "The admission ticket is available once the entry is approved.",
             code="ticket_not_available",
         )
-    sessions = (
-        await CompetitionSession.select(
-            CompetitionSession.id,
-            CompetitionSession.event,
-            CompetitionSession.name,
-            CompetitionSession.starts_at,
-            CompetitionSession.ends_at,
-            CompetitionSession.venue.name,
-            CompetitionSession.venue.address,
-        )
-        .where(CompetitionSession.trade == row["trade"])
-        .order_by(CompetitionSession.starts_at)
-    )
-    # Everyone sits every theory and oral session; of the practical ones, only their own.
-    mine = [
-        s
-        for s in sessions
-        if s["event"] != EventKind.practical or row["session"] in (None, s["id"])
-    ]
+    mine = (await schedules([row]))[row["id"]]
     photo = await Photo.select(Photo.content).where(Photo.person == row["person"]).first()
     return Ticket(
         entry_id=row["id"],

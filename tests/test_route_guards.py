@@ -36,7 +36,7 @@ from competition.tables import (
     User,
     Venue,
 )
-from registration.tables import Entry
+from registration.tables import Entry, PersonClaim
 from tests.support import csrf_token, login, make_user
 
 ANONYMOUS = "anonymous"
@@ -248,6 +248,7 @@ async def path_values(competition_id: int, *, user_id: int) -> dict[str, str]:
         "user_id": str(user_id),
         # The demo has no entries yet: an id that does not exist still meets the guard first.
         "entry_id": str(await optional_id(Entry, Entry.competition == competition_id)),
+        "claim_id": str(await optional_id(PersonClaim)),
         "grant_id": await first_id(RoleGrant, RoleGrant.user == user_id),
         # /lang/{code}: the default language, so the rows after it still speak Chinese.
         "code": "zh_CN",

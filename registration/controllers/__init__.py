@@ -53,6 +53,7 @@ _menus()
 
 from registration.controllers import (  # noqa: E402 - after the menus, which they extend
     checkin,
+    claims,
     contestant,
     delegation,
     imports,
@@ -69,4 +70,5 @@ ROUTES = [
     *imports.ROUTES,
     *checkin.ROUTES,
     *tickets.ROUTES,
+    *claims.ROUTES,
 ]

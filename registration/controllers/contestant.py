@@ -1,5 +1,11 @@
 """Contestant (参赛选手) pages, made for a phone: sign up, register for a trade, follow the
-review, correct and resubmit, withdraw, and reach the admission ticket once approved."""
+review, correct and resubmit, withdraw, and reach the admission ticket once approved.
+
+An account meets a record its delegation made by registering with the same ID number or on
+the claim page (/me/entries/claim): the record is linked at once with the phone on file as
+proof, else the page says it waits for the delegation (registration/claims.py). Actions the
+entry's state refuses are not offered, and the page says why; a form that comes back keeps
+the photo already chosen (registration/kept_photos.py)."""
 
 from __future__ import annotations
 
@@ -27,13 +33,14 @@ from competition.schemas import SKILL_LEVELS
 from competition.tables import AuditLog, DelegationKind, Role, User
 from competition.web.access import PUBLIC, roles
 from competition.web.middleware import session_cookie
-from competition.web.templating import page
-from registration import entries, idcard
-from registration.access import person_of, require_entry_access
+from competition.web.templating import localized, page, phase_label
+from registration import claims, entries, idcard, kept_photos, tickets
+from registration.access import as_contestant, person_of, require_entry_access
 from registration.accounts import sign_up_contestant
+from registration.entries import Outcome, editable, withdrawable
 from registration.photos import MAX_UPLOAD_BYTES, ProcessedPhoto, process_photo
 from registration.schemas import EntryIn, TradeRules
-from registration.tables import Entry, EntryStatus, Photo
+from registration.tables import ClaimStatus, Entry, EntryStatus, Photo
 
 ENTRY_FIELDS = (
     "name",
@@ -47,15 +54,13 @@ ENTRY_FIELDS = (
     "trade_id",
     "group_name",
 )
-PHOTO_AGAIN = N_(
-    "The photo was fine, but a browser cannot keep a chosen file when the form comes back: "
-    "please choose the photo again."
-)
 # What each step of an entry's history is called on the status page; other audit actions on
 # an entry are not the contestant's business and are left out.
 HISTORY_LABELS: dict[str, Msg] = {
     "entry.create": N_("Registration submitted"),
     "entry.update": N_("Changed and submitted again"),
+    "entry.back_to_review": N_("Sent back to review after a change of particulars"),
+    "entry.ticket_reissued": N_("Admission ticket reissued after a change"),
     "entry.delegation_approved": N_("Passed first review (delegation)"),
     "entry.approved": N_("Approved in final review; admission ticket issued"),
     "entry.rejected": N_("Returned in first review"),
@@ -71,11 +76,26 @@ STATUS_LABELS: dict[str, Msg] = {
 }
 GENDER_LABELS: dict[str, Msg] = {"male": N_("Male"), "female": N_("Female")}
 APPROVED_STATUSES = (EntryStatus.delegation_approved.value, EntryStatus.approved.value)
-WITHDRAWABLE = (
-    EntryStatus.submitted.value,
-    EntryStatus.rejected.value,
-    EntryStatus.delegation_approved.value,
+TRADE_LIMIT_REACHED = N_(
+    "You have already entered as many trades as this competition allows ({n})."
 )
+# `?done=<key>&entry=<id>` after a redirect: what happened, said on the page (the entry's
+# trade and ticket number come from the database, never from the address).
+DONE_NOTICES: dict[str, Msg] = {
+    "submitted": N_("Submitted: your registration for “{trade}” waits for first review."),
+    Outcome.resubmitted.value: N_("Submitted again: “{trade}” waits for first review."),
+    Outcome.back_to_review.value: N_(
+        "Saved. “{trade}” went back to review; your old admission ticket no longer works."
+    ),
+    Outcome.reissued.value: N_(
+        "Saved. The admission ticket for “{trade}” was reissued: download it again, the old "
+        "printout no longer passes check-in."
+    ),
+    Outcome.recorded.value: N_("Saved. The review of “{trade}” and your ticket stand."),
+    Outcome.unchanged.value: N_("Nothing was changed."),
+    "withdrawn": N_("Your registration was withdrawn."),
+    "claimed": N_("Your record is linked to this account."),
+}
 
 
 # ---------------------------------------------------------------------------- sign-up
@@ -206,17 +226,21 @@ async def _form_context(competition_id: int) -> dict[str, Any]:
     industries = await catalogue.trades_by_industry(competition_id)
     trades = []
     for industry in industries:
+        industry["label"] = localized(industry["name"], industry.get("name_en"))
         for trade in industry["trades"]:
             rule = rules[trade["id"]]
             trade["rules"] = eligibility_lines(rule)
+            trade["label"] = localized(trade["name"], trade["name_en"])
             trades.append(
                 {
                     "id": trade["id"],
                     "code": trade["code"],
-                    "name": trade["name"],
+                    # The name in the page's language; the search matches both.
+                    "name": trade["label"],
+                    "zh": trade["name"],
                     "en": trade["name_en"],
                     "industry": industry["id"],
-                    "industryName": industry["name"],
+                    "industryName": industry["label"],
                     "groups": list(rule.groups),
                     "rules": trade["rules"],
                     "cutoff": rule.cutoff.isoformat(),
@@ -288,11 +312,26 @@ async def _read_form(request: Request) -> tuple[dict[str, str], bytes | None]:
     return data, await upload.read(MAX_UPLOAD_BYTES + 1)
 
 
-class _FormFailed(Exception):
-    """The form goes back to the person with these messages."""
+def kept_photo(data: dict[str, str], user_id: int) -> ProcessedPhoto | None:
+    """The photo a failed submit kept (registration/kept_photos.py), if it is still good."""
+    return kept_photos.restore(
+        data.get(kept_photos.FIELD, ""), data.get(kept_photos.PROOF_FIELD, ""), user_id
+    )
 
-    def __init__(self, errors: dict[str, str], error: str, status_code: int):
+
+class _FormFailed(Exception):
+    """The form goes back to the person with these messages (and the photo kept, if one was
+    chosen and was fine)."""
+
+    def __init__(
+        self,
+        errors: dict[str, str],
+        error: str,
+        status_code: int,
+        photo: ProcessedPhoto | None = None,
+    ):
         self.errors, self.error, self.status_code = errors, error, status_code
+        self.photo = photo
 
 
 async def _checked(
@@ -302,14 +341,16 @@ async def _checked(
     photo: bytes | None,
     *,
     photo_required: bool,
+    user_id: int,
 ) -> tuple[EntryIn, ProcessedPhoto | None]:
     """Check everything the form can check before the service runs, so that every wrong
-    field (the photo included) is reported at once rather than one per submission."""
+    field (the photo included) is reported at once rather than one per submission. A newly
+    chosen photo wins over one kept from the last submit."""
     entry, parse_errors = _entry_in(data, id_number)
     errors: dict[str, str] = {}
-    processed = None
+    processed = kept_photo(data, user_id) if photo is None else None
     photo_error = None
-    if photo is not None or photo_required:
+    if processed is None and (photo is not None or photo_required):
         try:
             processed = process_photo(photo or b"")
         except ValidationFailed as exc:
@@ -331,34 +372,26 @@ async def _checked(
             "{n} fields need correcting; see the messages next to them.",
             len(errors),
         )
-        if processed is not None:
-            errors["photo"] = gettext(PHOTO_AGAIN)
-        raise _FormFailed(errors, summary, 422)
+        raise _FormFailed(errors, summary, 422, processed)
     return entry, processed
 
 
 def _service_failed(exc: DomainError, photo: ProcessedPhoto | None) -> _FormFailed:
-    errors = field_messages(exc)
-    if photo is not None:
-        errors["photo"] = gettext(PHOTO_AGAIN)
-    return _FormFailed(errors, error_message(exc), exc.status_code)
-
-
-def editable(status: str, phase: str) -> bool:
-    if status == EntryStatus.revoked:
-        return False
-    allowed = (
-        entries.CORRECTION_PHASES if status == EntryStatus.rejected else entries.REGISTRATION_PHASES
-    )
-    return Phase(phase) in allowed
-
-
-def withdrawable(status: str, phase: str) -> bool:
-    return status in WITHDRAWABLE and Phase(phase) in entries.CORRECTION_PHASES
+    return _FormFailed(field_messages(exc), error_message(exc), exc.status_code, photo)
 
 
 async def _open_competitions() -> list[dict[str, Any]]:
     return [c for c in await services.list_competitions() if c["phase"] == Phase.registration.value]
+
+
+async def _open_with_room(person_id: int | None) -> list[dict[str, Any]]:
+    """The competitions open for registration, each with `used`, `limit` and `room`: whether
+    this person may still enter another trade there (max_trades_per_person)."""
+    found = []
+    for competition in await _open_competitions():
+        used, limit = await entries.trades_left(competition["id"], person_id)
+        found.append(dict(competition, used=used, limit=limit, room=used < limit))
+    return found
 
 
 async def _history(entry_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -418,6 +451,38 @@ def _steps(entry: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _why_not(row: dict[str, Any]) -> list[str]:
+    """Why an action the page does not offer for this entry is not offered."""
+    reasons = []
+    status, phase = row["status"], row["competition.phase"]
+    if status != EntryStatus.revoked and not row["can_edit"]:
+        reasons.append(
+            gettext(
+                "Changes are closed while the competition is in the phase “{phase}”.",
+                phase=phase_label(phase),
+            )
+        )
+    if status == EntryStatus.approved:
+        reasons.append(
+            gettext(
+                "An admitted entry cannot be withdrawn here; tell your delegation if you "
+                "cannot take part."
+            )
+        )
+    return reasons
+
+
+def _done_notice(done: str, entry_id: int | None, rows: list[dict[str, Any]]) -> str | None:
+    message = DONE_NOTICES.get(done)
+    if message is None:
+        return None
+    entry = next((r for r in rows if r["id"] == entry_id), None)
+    trade = entry["trade_label"] if entry else ""
+    if "{trade}" in message and entry is None:
+        return None
+    return gettext(message, trade=trade)
+
+
 # ---------------------------------------------------------------------------- pages
 
 
@@ -427,55 +492,127 @@ class ContestantController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def my_entries(self, request: Request) -> Template:
-        return await self._entries_page(request.user)
+    async def my_entries(
+        self, request: Request, done: FromQuery[str] = "", entry: FromQuery[str] = ""
+    ) -> Template:
+        return await self._entries_page(request.user, done=done, done_entry=_int_or_none(entry))
 
     async def _entries_page(
-        self, identity: Identity, error: str | None = None, status_code: int = 200
+        self,
+        identity: Identity,
+        error: str | None = None,
+        status_code: int = 200,
+        *,
+        done: str = "",
+        done_entry: int | None = None,
     ) -> Template:
         person = await person_of(identity)
         rows: list[dict[str, Any]] = []
         has_photo = False
-        if person is not None:
+        claim = None
+        if person is None:
+            # A claim of a record a delegation made: the record stays out of sight until the
+            # delegation (or an organizer) confirms it.
+            claim = await claims.latest_claim(identity.user_id)
+            if claim and claim["reason"] == claims.SUPERSEDED:
+                claim["reason"] = gettext(claims.SUPERSEDED)
+        else:
             rows = (
                 await Entry.select(
                     Entry.all_columns(),
                     Entry.trade.code,
                     Entry.trade.name,
+                    Entry.trade.name_en,
                     Entry.delegation.name,
                     Entry.competition.name,
+                    Entry.competition.name_en,
                     Entry.competition.phase,
-                    Entry.session.name,
-                    Entry.session.starts_at,
-                    Entry.session.venue.name,
                 )
                 .where(Entry.person == person["id"])
                 .order_by(Entry.id)
             )
             has_photo = await Photo.exists().where(Photo.person == person["id"])
             history = await _history([r["id"] for r in rows])
+            schedule = await tickets.schedules(rows)
             for row in rows:
+                row["trade_label"] = localized(row["trade.name"], row["trade.name_en"])
+                row["competition_label"] = localized(
+                    row["competition.name"], row["competition.name_en"]
+                )
                 row["history"] = history[row["id"]]
+                row["sessions"] = schedule[row["id"]]
                 row["steps"] = _steps(row)
                 last = row["history"][-1] if row["history"] else None
                 row["back_to_review"] = bool(
                     row["status"] == EntryStatus.submitted
                     and last
-                    and last["action"] == "entry.update"
-                    and (last["old"] or {}).get("status") in APPROVED_STATUSES
+                    and (
+                        last["action"] == "entry.back_to_review"
+                        or (
+                            last["action"] == "entry.update"
+                            and (last["old"] or {}).get("status") in APPROVED_STATUSES
+                        )
+                    )
                 )
                 row["can_edit"] = editable(row["status"], row["competition.phase"])
                 row["can_withdraw"] = withdrawable(row["status"], row["competition.phase"])
+                row["why_not"] = _why_not(row)
+        open_competitions = await _open_with_room(person["id"] if person else None)
         return page(
             "registration/contestant/entries.html",
             status_code=status_code,
             person=person,
+            claim=claim,
             masked_id=idcard.mask(person["id_number"]) if person else "",
             has_photo=has_photo,
             entries=rows,
-            open_competitions=await _open_competitions(),
+            open_competitions=open_competitions,
+            can_register=any(c["room"] for c in open_competitions) and claim_allows(claim),
             status_labels=STATUS_LABELS,
             gender_labels=GENDER_LABELS,
+            error=error,
+            done_notice=_done_notice(done, done_entry, rows),
+        )
+
+    # ------------------------------------------------------------------------ claim
+
+    @get("/claim")
+    async def claim_form(self, request: Request) -> Template | Redirect:
+        if await person_of(request.user) is not None:
+            return Redirect("/me/entries", status_code=303)
+        return self._claim_page({}, {}, None)
+
+    @post("/claim")
+    async def claim(self, request: Request) -> Template | Redirect:
+        identity: Identity = request.user
+        if await person_of(identity) is not None:
+            return Redirect("/me/entries", status_code=303)
+        data, _photo = await _read_form(request)
+        values = {"id_number": data.get("id_number", ""), "name": data.get("name", "")}
+        try:
+            result = await claims.request_claim(
+                values["id_number"], values["name"], user_id=identity.user_id, actor=identity.actor
+            )
+        except DomainError as exc:
+            return self._claim_page(
+                values, field_messages(exc), error_message(exc), exc.status_code
+            )
+        if result.status == ClaimStatus.confirmed:
+            return Redirect("/me/entries?done=claimed", status_code=303)
+        return Redirect("/me/entries", status_code=303)
+
+    def _claim_page(
+        self,
+        values: dict[str, str],
+        errors: dict[str, str],
+        error: str | None,
+        status_code: int = 200,
+    ) -> Template:
+        return page(
+            "registration/contestant/claim.html",
+            status_code=status_code,
+            values=values,
+            errors=errors,
             error=error,
         )
 
@@ -486,10 +623,10 @@ class ContestantController(Controller):
         self, request: Request, competition: FromQuery[int | None] = None
     ) -> Template | Redirect:
         identity: Identity = request.user
-        chosen = await self._competition_for_new(competition)
+        person = await person_of(identity)
+        chosen = await self._competition_for_new(competition, person)
         if isinstance(chosen, Template):
             return chosen
-        person = await person_of(identity)
         return await self._form_page(
             chosen, values=await self._prefill(identity, person, chosen), person=person
         )
@@ -499,11 +636,11 @@ class ContestantController(Controller):
         self, request: Request, competition: FromQuery[int | None] = None
     ) -> Template | Redirect:
         identity: Identity = request.user
-        chosen = await self._competition_for_new(competition)
+        person = await person_of(identity)
+        chosen = await self._competition_for_new(competition, person)
         if isinstance(chosen, Template):
             return chosen
         data, photo = await _read_form(request)
-        person = await person_of(identity)
         # A person already on record keeps the ID number they registered with.
         id_number = person["id_number"] if person else data.get("id_number", "")
         values = {**data, "id_number": id_number}
@@ -516,15 +653,19 @@ class ContestantController(Controller):
                 photo,
                 # A person on record with a photo may keep it for another trade.
                 photo_required=not await _has_photo(person["id"] if person else None),
+                user_id=identity.user_id,
             )
             try:
                 entry_id = await entries.register_entry(
                     chosen,
                     entry,
                     actor=identity.actor,
-                    account_user_id=identity.user_id,
+                    acting=as_contestant(identity),
                     photo=processed,
                 )
+            except claims.ClaimPending:
+                # The claim is stored; the page says what it waits for.
+                return Redirect("/me/entries", status_code=303)
             except DomainError as exc:
                 raise _service_failed(exc, processed) from exc
         except _FormFailed as failed:
@@ -535,28 +676,37 @@ class ContestantController(Controller):
                 errors=failed.errors,
                 error=failed.error,
                 status_code=failed.status_code,
+                kept=kept_photos.keep(failed.photo, identity.user_id) if failed.photo else None,
             )
-        return Redirect(f"/me/entries?done=created#entry-{entry_id}", status_code=303)
+        return Redirect(f"/me/entries?done=submitted&entry={entry_id}", status_code=303)
 
-    async def _competition_for_new(self, competition_id: int | None) -> int | Template:
-        """The competition to register in: the one asked for if registration is open there,
-        the only open one if none was asked for, else a page to choose or explain."""
-        open_ones = await _open_competitions()
+    async def _competition_for_new(
+        self, competition_id: int | None, person: dict[str, Any] | None
+    ) -> int | Template:
+        """The competition to register in: the one asked for if registration is open there
+        and the person may enter another trade, the only open one if none was asked for, else
+        a page to choose or explain."""
+        open_ones = await _open_with_room(person["id"] if person else None)
         if competition_id is None and len(open_ones) == 1:
-            return open_ones[0]["id"]
-        if competition_id is not None:
-            found = await services.get_competition(competition_id)
-            try:
-                require_phase(found["phase"], entries.REGISTRATION_PHASES, N_("Registering"))
-            except DomainError as exc:
-                return page(
-                    "registration/contestant/choose.html",
-                    status_code=exc.status_code,
-                    competitions=open_ones,
-                    error=error_message(exc),
-                )
-            return competition_id
-        return page("registration/contestant/choose.html", competitions=open_ones, error=None)
+            competition_id = open_ones[0]["id"]
+        if competition_id is None:
+            return page("registration/contestant/choose.html", competitions=open_ones, error=None)
+        found = await services.get_competition(competition_id)
+        try:
+            require_phase(found["phase"], entries.REGISTRATION_PHASES, N_("Registering"))
+            used, limit = await entries.trades_left(
+                competition_id, person["id"] if person else None
+            )
+            if used >= limit:
+                raise Conflict(TRADE_LIMIT_REACHED, code="too_many_trades", n=limit)
+        except DomainError as exc:
+            return page(
+                "registration/contestant/choose.html",
+                status_code=exc.status_code,
+                competitions=[c for c in open_ones if c["id"] != competition_id],
+                error=error_message(exc),
+            )
+        return competition_id
 
     async def _prefill(
         self, identity: Identity, person: dict[str, Any] | None, competition_id: int
@@ -592,6 +742,7 @@ class ContestantController(Controller):
         errors: dict[str, str] | None = None,
         error: str | None = None,
         status_code: int = 200,
+        kept: kept_photos.KeptPhoto | None = None,
     ) -> Template:
         context = await _form_context(competition_id)
         chosen = context["trades_by_id"].get(_int_or_none(values.get("trade_id")))
@@ -606,6 +757,7 @@ class ContestantController(Controller):
             id_locked=person_id is not None,
             masked_id=idcard.mask(values.get("id_number", "")),
             has_photo=await _has_photo(person_id),
+            kept_photo=kept,
             chosen_trade=chosen,
             **context,
         )
@@ -643,10 +795,21 @@ class ContestantController(Controller):
         values = {**data, "id_number": id_number}
         try:
             checked, processed = await _checked(
-                entry["competition"], data, id_number, photo, photo_required=False
+                entry["competition"],
+                data,
+                id_number,
+                photo,
+                photo_required=False,
+                user_id=identity.user_id,
             )
             try:
-                await entries.update_entry(entry_id, checked, actor=identity.actor, photo=processed)
+                correction = await entries.update_entry(
+                    entry_id,
+                    checked,
+                    actor=identity.actor,
+                    acting=as_contestant(identity),
+                    photo=processed,
+                )
             except DomainError as exc:
                 raise _service_failed(exc, processed) from exc
         except _FormFailed as failed:
@@ -658,8 +821,12 @@ class ContestantController(Controller):
                 errors=failed.errors,
                 error=failed.error,
                 status_code=failed.status_code,
+                kept=kept_photos.keep(failed.photo, identity.user_id) if failed.photo else None,
             )
-        return Redirect(f"/me/entries?done=saved#entry-{entry_id}", status_code=303)
+        return Redirect(
+            f"/me/entries?done={correction.outcome.value}&entry={entry_id}#entry-{entry_id}",
+            status_code=303,
+        )
 
     @staticmethod
     def _require_editable(entry: dict[str, Any]) -> None:
@@ -685,7 +852,12 @@ class ContestantController(Controller):
             return await self._entries_page(
                 identity, error=error_message(exc), status_code=exc.status_code
             )
-        return Redirect("/me/entries?done=deleted", status_code=303)
+        return Redirect("/me/entries?done=withdrawn", status_code=303)
+
+
+def claim_allows(claim: dict[str, Any] | None) -> bool:
+    """A pending claim holds the account: registering would meet the same record again."""
+    return claim is None or claim["status"] != ClaimStatus.pending
 
 
 async def _has_photo(person_id: int | None) -> bool:
@@ -698,7 +870,7 @@ def _text(value: Any) -> str:
 
 def _int_or_none(value: str | None) -> int | None:
     try:
-        return int(value) if value else None
+        return int(value) if value and len(value) < 10 else None
     except ValueError:
         return None
 

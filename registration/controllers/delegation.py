@@ -3,7 +3,10 @@ quota strip, registering and correcting its people, and its list as xlsx.
 
 A delegation admin reaches only the delegations of their grants (registration.access): an
 entry of another delegation answers 403 whatever its id, and a bulk review naming one is
-refused for that id without its name being shown.
+refused for that id without its name being shown. The person records they change are the ones
+their delegation owns (registration/people.py): another delegation's person is refused, and a
+person who keeps the record through their own account is shown read-only. After each first
+review of one entry the next waiting one opens.
 
 Some helpers here (reading a bulk selection, the outcome of a review, the entry form) serve
 the organizer's pages too.
@@ -24,24 +27,28 @@ from litestar.response import Redirect, Template
 from competition import catalogue
 from competition.accounts import Identity
 from competition.errors import Conflict, DomainError, NotFound, PermissionDenied
-from competition.i18n import N_, render, translate_error, translate_field_errors
-from competition.phases import require_phase
+from competition.i18n import N_, Msg, gettext, render, translate_error, translate_field_errors
+from competition.phases import Phase, require_phase
 from competition.schemas import SKILL_LEVELS
 from competition.tables import Delegation, Role
 from competition.web.access import roles
 from competition.web.forms import FormReader, form_fields
-from competition.web.templating import page
-from registration import exports, queries, review
+from competition.web.templating import localized, page, phase_label
+from registration import claims, exports, kept_photos, people, queries, quotas, review
 from registration.access import delegation_ids, require_entry_access
 from registration.entries import (
     CORRECTION_PHASES,
+    REGISTRATION_PHASES,
+    Outcome,
+    editable,
     get_entry,
     register_entry,
     replace_photo,
     update_entry,
     withdraw_entry,
+    withdrawable,
 )
-from registration.photos import MAX_UPLOAD_BYTES, process_photo
+from registration.photos import MAX_UPLOAD_BYTES, ProcessedPhoto, process_photo
 from registration.schemas import EntryIn, ReviewOutcome
 from registration.tables import EntrySource, EntryStatus
 
@@ -64,9 +71,24 @@ LABELS = {
     "gender": queries.GENDER_LABELS,
     "skill": SKILL_LEVELS,
 }
-# A photo may be replaced directly only before the delegation has passed the entry; later
-# the edit form carries it, which sends the entry back to review (the ticket shows the photo).
-PHOTO_STATUSES = (EntryStatus.submitted.value, EntryStatus.rejected.value)
+# `?done=<key>` on an entry's page: what just happened to it (or, with `prev=<id>`, to the
+# entry reviewed before this one). Texts come from here, never from the address.
+DONE_NOTICES: dict[str, Msg] = {
+    "created": N_("Registered: the entry waits for your first review."),
+    "passed": N_("{name} · {trade}: passed first review."),
+    "returned": N_("{name} · {trade}: returned with the reason “{reason}”."),
+    Outcome.resubmitted.value: N_("Saved: the entry waits for first review again."),
+    Outcome.back_to_review.value: N_(
+        "Saved: the entry went back to review; an issued admission ticket stopped working."
+    ),
+    Outcome.reissued.value: N_(
+        "Saved: the admission ticket was reissued; older printouts no longer pass check-in."
+    ),
+    Outcome.recorded.value: N_("Saved: the review and the admission ticket stand."),
+    Outcome.unchanged.value: N_("Nothing was changed."),
+    "photo": N_("The photo was replaced."),
+}
+PERSON_FORM_FIELDS = ("name", "phone", "employer", "job", "skill_level", "years_of_service")
 
 
 # ---------------------------------------------------------------------------- shared helpers
@@ -128,11 +150,20 @@ def read_entry_form(data: dict[str, str], delegation_id: int, id_number: str) ->
     )
 
 
-async def read_photo(request: Request, *, required: bool) -> Any:
-    """The processed photo of a form's `photo` field, or None when none was chosen."""
+async def read_photo(request: Request, *, required: bool, user_id: int | None = None) -> Any:
+    """The processed photo of a form's `photo` field, else the one a failed submit kept for
+    `user_id` (registration/kept_photos.py), else None when none was chosen."""
     form = await request.form()
     upload = form.get("photo")
     if not isinstance(upload, UploadFile) or not upload.filename:
+        if user_id is not None:
+            kept = kept_photos.restore(
+                str(form.get(kept_photos.FIELD, "")),
+                str(form.get(kept_photos.PROOF_FIELD, "")),
+                user_id,
+            )
+            if kept is not None:
+                return kept
         return process_photo(b"") if required else None
     # One byte over the limit is enough for process_photo to say it is too large.
     data = await upload.read(MAX_UPLOAD_BYTES + 1)
@@ -146,7 +177,9 @@ async def form_choices(competition_id: int) -> dict[str, Any]:
     industries = await catalogue.trades_by_industry(competition_id)
     groups: list[str] = []
     for industry in industries:
+        industry["label"] = localized(industry["name"], industry.get("name_en"))
         for trade in industry["trades"]:
+            trade["label"] = localized(trade["name"], trade["name_en"])
             groups.extend(g for g in trade["groups"] or () if g not in groups)
     return {"industries": industries, "groups": groups, "skill_levels": SKILL_LEVELS}
 
@@ -222,6 +255,24 @@ async def _entry(identity: Identity, entry_id: int) -> dict[str, Any]:
     return await queries.entry_detail(await get_entry(entry_id), full_id=False)
 
 
+def acting_for(mine: dict[str, Any]) -> people.Acting:
+    """The admin acting for `mine`, a delegation `my_delegation` returned (so theirs)."""
+    return people.Acting(
+        role=Role.delegation_admin, delegation_id=mine["id"], delegation_code=mine["code"]
+    )
+
+
+def _closed_reason(phase: Phase) -> str:
+    return gettext(
+        "The competition is in the phase “{phase}”: registering new people is closed.",
+        phase=phase_label(phase.value),
+    )
+
+
+def _kept(photo: ProcessedPhoto | None, identity: Identity) -> kept_photos.KeptPhoto | None:
+    return kept_photos.keep(photo, identity.user_id) if photo is not None else None
+
+
 class DelegationEntriesController(Controller):
     path = BASE
     opt = roles(Role.delegation_admin)
@@ -238,9 +289,16 @@ class DelegationEntriesController(Controller):
         status: FromQuery[str] = "",
         q: FromQuery[str] = "",
         page_number: FromQuery[str] = "1",
+        done: FromQuery[str] = "",
+        prev: FromQuery[str] = "",
     ) -> Template:
         mine = await my_delegation(request.user, delegation)
-        return await self._list(mine, trade, status, q, page_number)
+        return await self._list(
+            mine, trade, status, q, page_number,
+            # Back from the last waiting entry's review: what happened to it.
+            done_notice=await _done_notice(done, int_or_none(prev), mine)
+            if done in ("passed", "returned") else None,
+        )  # fmt: skip
 
     @post("/review")
     async def bulk_review(
@@ -318,10 +376,12 @@ class DelegationEntriesController(Controller):
         errors: dict[str, str] | None = None,
         reason: str = "",
         selected: list[int] | None = None,
+        done_notice: str | None = None,
     ) -> Template:
         entry_filter, shown = _filters(mine, trade, status, q)
         result = await queries.list_entries(entry_filter, page_number(page_number_text))
         usage = (await queries.quota_overview(mine["competition"], delegation_id=mine["id"])).rows
+        phase = Phase(mine["competition.phase"])
         return page(
             "registration/delegation/entries.html",
             status_code=status_code,
@@ -340,6 +400,11 @@ class DelegationEntriesController(Controller):
             errors=errors or {},
             reason=reason,
             selected=selected or [],
+            can_register=phase in REGISTRATION_PHASES,
+            can_review=phase in review.REVIEW_PHASES,
+            closed_reason=_closed_reason(phase),
+            waiting_claims=len(await claims.pending_claims(acting=acting_for(mine))),
+            done_notice=done_notice,
         )
 
     # ------------------------------------------------------------------------ one person
@@ -347,7 +412,7 @@ class DelegationEntriesController(Controller):
     @get("/new")
     async def new_entry(self, request: Request, delegation: FromQuery[str] = "") -> Template:
         mine = await my_delegation(request.user, delegation)
-        return await self._form(mine, None, {})
+        return await self._form(request.user, mine, None, {})
 
     @post("/new")
     async def create_entry(
@@ -356,25 +421,32 @@ class DelegationEntriesController(Controller):
         identity: Identity = request.user
         mine = await my_delegation(identity, delegation)
         data = await form_fields(request)
+        photo = None
         try:
-            photo = await read_photo(request, required=False)
+            photo = await read_photo(request, required=False, user_id=identity.user_id)
             entry_id = await register_entry(
                 mine["competition"],
                 read_entry_form(data, mine["id"], data.get("id_number", "")),
                 actor=identity.actor,
+                acting=acting_for(mine),
                 photo=photo,
                 source=EntrySource.delegation_import,
             )
         except DomainError as exc:
-            return await self._form(mine, None, data, exc)
+            return await self._form(identity, mine, None, data, exc, kept=_kept(photo, identity))
         return Redirect(f"{BASE}/{entry_id}?done=created", status_code=303)
 
     @get("/{entry_id:int}")
-    async def entry(self, request: Request, entry_id: FromPath[int]) -> Template:
-        return await self._detail(request.user, entry_id)
+    async def entry(
+        self, request: Request, entry_id: FromPath[int], done: FromQuery[str] = "",
+        prev: FromQuery[str] = "",
+    ) -> Template:  # fmt: skip
+        return await self._detail(request.user, entry_id, done=done, prev=int_or_none(prev))
 
     @post("/{entry_id:int}/review")
     async def review_one(self, request: Request, entry_id: FromPath[int]) -> Template | Redirect:
+        """First review of one entry, then on to the next one waiting (by id, from the start
+        again at the end); back to the list when none waits."""
         identity: Identity = request.user
         entry = await _entry(identity, entry_id)
         data = await form_fields(request)
@@ -393,25 +465,39 @@ class DelegationEntriesController(Controller):
                 raise Conflict(message, code="review_refused", **message.params)
         except DomainError as exc:
             return await self._detail(identity, entry_id, exc, reason=data.get("reason", ""))
-        return Redirect(f"{BASE}/{entry_id}?done=saved", status_code=303)
+        done = "passed" if approve else "returned"
+        following = await review.next_waiting(
+            entry["competition"],
+            status=EntryStatus.submitted.value,
+            after_id=entry_id,
+            delegation_id=entry["delegation"],
+        )
+        if following is None:
+            return Redirect(
+                f"{BASE}?delegation={entry['delegation']}&done={done}&prev={entry_id}",
+                status_code=303,
+            )
+        return Redirect(f"{BASE}/{following}?done={done}&prev={entry_id}", status_code=303)
 
     @post("/{entry_id:int}/photo")
     async def photo(self, request: Request, entry_id: FromPath[int]) -> Template | Redirect:
         identity: Identity = request.user
         entry = await _entry(identity, entry_id)
+        mine = await my_delegation(identity, str(entry["delegation"]))
         try:
             require_phase(entry["competition.phase"], CORRECTION_PHASES, N_("Replacing a photo"))
-            if entry["status"] not in PHOTO_STATUSES:
+            if entry["status"] == EntryStatus.revoked:
                 raise Conflict(
-                    "After first review the photo is changed with the edit form, which sends "
-                    "the entry back to review.",
-                    code="photo_after_review",
+                    "This entry was revoked and cannot be changed.", code="entry_revoked"
                 )
             photo = await read_photo(request, required=True)
-            await replace_photo(entry["person"], photo, identity.actor)
+            effects = await replace_photo(
+                entry["person"], photo, actor=identity.actor, acting=acting_for(mine)
+            )
         except DomainError as exc:
             return await self._detail(identity, entry_id, exc)
-        return Redirect(f"{BASE}/{entry_id}?done=saved", status_code=303)
+        done = Outcome.reissued.value if entry_id in effects.reissued else "photo"
+        return Redirect(f"{BASE}/{entry_id}?done={done}", status_code=303)
 
     @post("/{entry_id:int}/withdraw")
     async def withdraw(self, request: Request, entry_id: FromPath[int]) -> Template | Redirect:
@@ -428,7 +514,7 @@ class DelegationEntriesController(Controller):
         identity: Identity = request.user
         entry = await _entry(identity, entry_id)
         mine = await my_delegation(identity, str(entry["delegation"]))
-        return await self._form(mine, entry, entry_values(entry))
+        return await self._form(identity, mine, entry, entry_values(entry))
 
     @post("/{entry_id:int}/edit")
     async def update(self, request: Request, entry_id: FromPath[int]) -> Template | Redirect:
@@ -436,27 +522,40 @@ class DelegationEntriesController(Controller):
         entry = await _entry(identity, entry_id)
         mine = await my_delegation(identity, str(entry["delegation"]))
         data = await form_fields(request)
+        acting = acting_for(mine)
+        if not people.may_change(await people.owner_of(entry["person"]), acting):
+            # The person keeps the record through their own account: the form shows the
+            # particulars without inputs, and the stored ones go back unchanged.
+            data.update({k: v for k, v in entry_values(entry).items() if k in PERSON_FORM_FIELDS})
+        photo = None
         try:
-            photo = await read_photo(request, required=False)
+            photo = await read_photo(request, required=False, user_id=identity.user_id)
             # The ID number is not on the form: the stored one goes back unchanged.
             stored = await get_entry(entry_id)
-            await update_entry(
+            correction = await update_entry(
                 entry_id,
                 read_entry_form(data, entry["delegation"], stored["person.id_number"]),
                 actor=identity.actor,
+                acting=acting,
                 photo=photo,
             )
         except DomainError as exc:
-            return await self._form(mine, entry, data, exc)
-        return Redirect(f"{BASE}/{entry_id}?done=saved", status_code=303)
+            return await self._form(identity, mine, entry, data, exc, kept=_kept(photo, identity))
+        return Redirect(f"{BASE}/{entry_id}?done={correction.outcome.value}", status_code=303)
 
     async def _form(
         self,
+        identity: Identity,
         mine: dict[str, Any],
         entry: dict[str, Any] | None,
         values: dict[str, str],
         exc: DomainError | None = None,
+        *,
+        kept: kept_photos.KeptPhoto | None = None,
     ) -> Template:
+        owns = entry is None or people.may_change(
+            await people.owner_of(entry["person"]), acting_for(mine)
+        )
         return page(
             "registration/delegation/entry_form.html",
             status_code=exc.status_code if exc else 200,
@@ -465,6 +564,10 @@ class DelegationEntriesController(Controller):
             values=values,
             errors=translate_field_errors(exc) if exc else {},
             error=translate_error(exc) if exc else None,
+            owns_person=owns,
+            kept_photo=kept,
+            can_register=Phase(mine["competition.phase"]) in REGISTRATION_PHASES,
+            closed_reason=_closed_reason(Phase(mine["competition.phase"])),
             **await form_choices(mine["competition"]),
         )
 
@@ -475,19 +578,104 @@ class DelegationEntriesController(Controller):
         exc: DomainError | None = None,
         *,
         reason: str = "",
+        done: str = "",
+        prev: int | None = None,
     ) -> Template:
         entry = await _entry(identity, entry_id)
+        mine = await my_delegation(identity, str(entry["delegation"]))
+        status, phase = entry["status"], entry["competition.phase"]
+        owns = people.may_change(await people.owner_of(entry["person"]), acting_for(mine))
+        in_review = Phase(phase) in review.REVIEW_PHASES
+        places = (await quotas.places(trade_ids=[entry["trade"]])).get(
+            (entry["delegation"], entry["trade"]), quotas.Places(cap=0, used=0)
+        )
+        actions = {
+            "edit": editable(status, phase),
+            "withdraw": withdrawable(status, phase),
+            "review": in_review
+            and status in (EntryStatus.submitted.value, EntryStatus.delegation_approved.value),
+            "pass": in_review and status == EntryStatus.submitted and not places.full,
+            "photo": owns and status != EntryStatus.revoked and Phase(phase) in CORRECTION_PHASES,
+        }
         return page(
             "registration/delegation/entry.html",
             status_code=exc.status_code if exc else 200,
             entry=entry,
+            trade_label=localized(entry["trade.name"], entry["trade.name_en"]),
             history=await queries.entry_history(entry_id),
             labels=LABELS,
-            can_photo=entry["status"] in PHOTO_STATUSES,
+            actions=actions,
+            why_not=_why_not(entry, actions, owns, places),
+            owns_person=owns,
             error=translate_error(exc) if exc else None,
             errors=translate_field_errors(exc) if exc else {},
             reason=reason,
+            done_notice=await _done_notice(done, prev, mine),
         )
+
+
+def _why_not(
+    entry: dict[str, Any], actions: dict[str, bool], owns: bool, places: quotas.Places
+) -> list[str]:
+    """Why the page offers none of what the entry's state refuses."""
+    status, phase = entry["status"], entry["competition.phase"]
+    reasons = []
+    if status == EntryStatus.revoked:
+        return [gettext("The organizer revoked this entry; it cannot be changed.")]
+    if not actions["edit"]:
+        reasons.append(
+            gettext(
+                "Changes are closed while the competition is in the phase “{phase}”.",
+                phase=phase_label(phase),
+            )
+        )
+    if status == EntryStatus.submitted and not actions["review"]:
+        reasons.append(
+            gettext(
+                "First review is closed while the competition is in the phase “{phase}”.",
+                phase=phase_label(phase),
+            )
+        )
+    elif status == EntryStatus.submitted and places.full:
+        reasons.append(
+            gettext(
+                "The quota for “{trade}” is full ({cap} places): reject another entry or ask "
+                "the organizer for more places before passing this one.",
+                trade=localized(entry["trade.name"], entry["trade.name_en"]),
+                cap=places.cap,
+            )
+        )
+    if status == EntryStatus.approved:
+        reasons.append(gettext("An admitted entry cannot be withdrawn."))
+    if not owns:
+        reasons.append(
+            gettext(
+                "The person keeps this record through their own account: their particulars "
+                "and photo are changed by them (or the organizer), not here."
+            )
+        )
+    return reasons
+
+
+async def _done_notice(done: str, prev: int | None, mine: dict[str, Any]) -> str | None:
+    message = DONE_NOTICES.get(done)
+    if message is None:
+        return None
+    if done not in ("passed", "returned"):
+        return gettext(message)
+    if prev is None:
+        return None
+    # The entry reviewed before this one, if it is this delegation's.
+    labels = await queries.entry_labels(mine["competition"], [prev], mine["id"])
+    reviewed = await get_entry(prev) if prev in labels else None
+    if reviewed is None:
+        return None
+    return gettext(
+        message,
+        name=reviewed["person.name"],
+        trade=localized(reviewed["trade.name"], reviewed["trade.name_en"]),
+        reason=reviewed["review_note"],
+    )
 
 
 ROUTES = [DelegationEntriesController]

@@ -40,7 +40,7 @@
 
     function matches(trade, industry, words) {
       if (industry && String(trade.industry) !== industry) { return false; }
-      var haystack = [trade.name, trade.code, trade.en, trade.industryName].join(" ").toLowerCase();
+      var haystack = [trade.name, trade.zh, trade.code, trade.en, trade.industryName].join(" ").toLowerCase();
       return words.every(function (w) { return haystack.indexOf(w) !== -1; });
     }
 
@@ -134,9 +134,13 @@
     var photo = byId("f-photo");
     var preview = byId("photo-preview");
     var photoError = byId("photo-error");
+    var kept = byId("kept-photo");
     photo.addEventListener("change", function () {
       var file = photo.files && photo.files[0];
       if (preview.src) { URL.revokeObjectURL(preview.src); }
+      // A newly chosen photo replaces the one kept from the last submit (the server prefers
+      // the new file too); choosing none shows the kept one again.
+      if (kept) { kept.hidden = Boolean(file); }
       if (!file) { preview.hidden = true; return; }
       var tooLarge = file.size > Number(photo.getAttribute("data-max-bytes"));
       photoError.textContent = tooLarge ? photo.getAttribute("data-too-large") : "";

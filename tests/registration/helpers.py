@@ -9,8 +9,9 @@ import itertools
 from PIL import Image
 
 from competition.audit import SYSTEM
-from competition.tables import Delegation, Trade
+from competition.tables import Delegation, Role, Trade
 from registration import entries, idcard
+from registration.people import Acting
 from registration.photos import process_photo
 from registration.schemas import EntryIn
 
@@ -78,13 +79,22 @@ async def register(
     *,
     photo: bool = True,
     account_user_id: int | None = None,
+    acting: Acting | None = None,
     **kwargs,
 ) -> int:
+    """An entry through the registration service: as the contestant's own account when
+    `account_user_id` is given, else as `acting`, else as the delegation it is for."""
     trade_id, delegation_id = await ids(competition_id, trade_code, delegation_code)
+    if account_user_id is not None:
+        acting = Acting(role=Role.contestant, user_id=account_user_id)
+    elif acting is None:
+        acting = Acting(
+            role=Role.delegation_admin, delegation_id=delegation_id, delegation_code=delegation_code
+        )
     return await entries.register_entry(
         competition_id,
         entry_in(trade_id, delegation_id, **kwargs),
         actor=SYSTEM,
-        account_user_id=account_user_id,
+        acting=acting,
         photo=process_photo(jpeg()) if photo else None,
     )

@@ -3,6 +3,7 @@ in Chinese with the typed values kept, follow the review, correct, resubmit and 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import itertools
 import re
@@ -12,7 +13,7 @@ import pytest
 
 from competition import services
 from competition.audit import SYSTEM
-from competition.tables import AuditLog, Competition, Role, RoleGrant, User
+from competition.tables import AuditLog, Competition, CompetitionSession, Role, RoleGrant, User
 from registration import idcard, review
 from registration.photos import MAX_UPLOAD_BYTES
 from registration.tables import Entry, Person, Photo
@@ -104,9 +105,10 @@ async def test_sign_up_then_register_with_a_photo(demo_mutable, client):
     data = await form(cid, phone=mobile)
     response = await submit(client, cid, data)
     assert response.status_code == 303, response.text
-    assert response.headers["location"].startswith("/me/entries?done=created")
-
     entry = await entry_of(user_id)
+    assert response.headers["location"] == f"/me/entries?done=submitted&entry={entry['id']}"
+    confirmation = await client.get(response.headers["location"])
+    assert "已提交“焊工”的报名，等待初审" in confirmation.text
     assert entry["status"] == "submitted" and entry["source"] == "self"
     assert entry["person.id_number"] == data["id_number"]
     person = await Person.select().where(Person.user == user_id).first()
@@ -217,12 +219,19 @@ async def test_each_bad_input_is_explained_in_chinese_and_the_typed_values_stay(
         (
             await form(cid, id_number=good, employer="", group_name="", years_of_service="abc"),
             None,
-            ["请填写工作单位", "请选择组别：职工组、学生组", "请输入整数", "照片没有问题", "3 项"],
+            # The photo was fine: it comes back kept, with its preview, not to be chosen again.
+            [
+                "请填写工作单位",
+                "请选择组别：职工组、学生组",
+                "请输入整数",
+                'id="kept-photo"',
+                "3 项",
+            ],
         ),
     ]
     for data, files, messages in cases:
         response = await submit(client, cid, data, files)
-        assert response.status_code in (409, 422), response.text
+        assert response.status_code == 422, response.text  # every one is bad input
         for message in messages:
             assert message in response.text, (message, data)
         # What was typed is still there (the name, the employer unless it was the fault).
@@ -248,17 +257,24 @@ async def test_the_same_trade_twice_and_a_trade_over_the_limit_are_refused(demo_
     _mobile, user_id = await sign_up(client)
     assert (await submit(client, cid, await form(cid))).status_code == 303
 
-    # The person is on record with a photo: the ID number is fixed and the photo optional.
+    # The competition allows one trade: another registration is not offered, and says why.
+    status = await client.get("/me/entries")
+    assert "/me/entries/new" not in status.text and 'id="no-more-trades"' in status.text
     page = await client.get(f"/me/entries/new?competition={cid}")
-    assert "f-id_number" not in page.text and "不能在此修改" in page.text
+    assert page.status_code == 409 and "f-trade_id" not in page.text
+    assert "您已报名本届赛事允许的全部工种（1 个）" in page.text
+    second = await submit(client, cid, await form(cid, "T002"), {})
+    assert second.status_code == 409 and "您已报名本届赛事允许的全部工种（1 个）" in second.text
 
+    # With two trades allowed the form comes back: the person is on record with a photo, so
+    # the ID number is fixed and the photo optional; the same trade twice is refused.
+    await Competition.update({Competition.max_trades_per_person: 2}).where(Competition.id == cid)
+    page = await client.get(f"/me/entries/new?competition={cid}")
+    assert page.status_code == 200
+    assert "f-id_number" not in page.text and "不能在此修改" in page.text
     again = await submit(client, cid, await form(cid, employer="另一家公司"), {})
     assert again.status_code == 409
     assert "此人已报名“焊工”" in again.text and 'value="另一家公司"' in again.text
-
-    second = await submit(client, cid, await form(cid, "T002"), {})
-    assert second.status_code == 409
-    assert "本届赛事每人最多报名 1 个工种" in second.text
     assert await Entry.count().where(Entry.person.user == user_id) == 1
 
 
@@ -311,7 +327,9 @@ async def test_a_returned_entry_shows_its_reason_and_can_be_resubmitted(demo_mut
     assert "待初审" in (await client.get("/me/entries")).text
 
 
-async def test_editing_an_approved_entry_sends_it_back_to_review(demo_mutable, client):
+async def test_correcting_an_approved_entry_reissues_the_ticket_or_sends_it_back(
+    demo_mutable, client
+):
     cid = demo_mutable.competition_id
     _mobile, user_id = await sign_up(client)
     data = await form(cid)
@@ -324,17 +342,20 @@ async def test_editing_an_approved_entry_sends_it_back_to_review(demo_mutable, c
 
     status = await client.get("/me/entries")
     approved = await entry_of(user_id)
-    assert "终审通过" in status.text and approved["ticket_number"] in status.text
+    assert f"已通过终审，准考证号 {approved['ticket_number']}" in status.text
     assert f"/me/entries/{entry['id']}/ticket.pdf" in status.text
     # The links lead somewhere real: the ticket and the photo of one's own entry.
     ticket = await client.get(f"/me/entries/{entry['id']}/ticket.pdf")
     assert ticket.status_code == 200 and ticket.content.startswith(b"%PDF")
     picture = await client.get(f"/photos/entries/{entry['id']}.jpg")
     assert picture.status_code == 200 and picture.content[:2] == b"\xff\xd8"
-    assert "已撤回" not in status.text and f"/me/entries/{entry['id']}/withdraw" not in status.text
+    # Withdrawing an admitted entry is not offered, and the page says why.
+    assert f"/me/entries/{entry['id']}/withdraw" not in status.text
+    assert "已录取的报名不能在此撤回" in status.text
 
+    # A new photo and another job: the ticket is reissued, the entry stays approved.
     edit = await client.get(f"/me/entries/{entry['id']}/edit")
-    assert "重新进入审核" in edit.text
+    assert 'id="change-rules"' in edit.text and "重新进入审核" in edit.text
     old_photo = await Photo.select(Photo.sha256).where(Photo.person.user == user_id).first()
     response = await post_form(
         client,
@@ -343,12 +364,25 @@ async def test_editing_an_approved_entry_sends_it_back_to_review(demo_mutable, c
         files=photo_file(jpeg(color=(20, 90, 200))),
     )
     assert response.status_code == 303, response.text
+    assert response.headers["location"].startswith(f"/me/entries?done=reissued&entry={entry['id']}")
     after = await entry_of(user_id)
-    assert after["status"] == "submitted"
-    assert after["ticket_version"] == approved["ticket_version"] + 1 and after["session"] is None
+    assert after["status"] == "approved" and after["session"] == approved["session"]
+    assert after["ticket_version"] == approved["ticket_version"] + 1
+    assert after["ticket_number"] == approved["ticket_number"]
     new_photo = await Photo.select(Photo.sha256).where(Photo.person.user == user_id).first()
     assert new_photo["sha256"] != old_photo["sha256"]
+    notice = await client.get(response.headers["location"])
+    assert "准考证已重新签发" in notice.text
 
+    # Another skill level: eligibility is judged again, so the entry goes back to review.
+    response = await post_form(
+        client, f"/me/entries/{entry['id']}/edit", {**data, "skill_level": "3"}, files={}
+    )
+    assert response.status_code == 303, response.text
+    assert "done=back_to_review" in response.headers["location"]
+    back = await entry_of(user_id)
+    assert back["status"] == "submitted" and back["session"] is None
+    assert back["ticket_version"] == after["ticket_version"] + 1
     status = await client.get("/me/entries")
     assert 'data-explain="back_to_review"' in status.text
     assert "重新进入审核" in status.text and "旧准考证已失效" in status.text
@@ -377,9 +411,9 @@ async def test_withdrawing_removes_the_entry(demo_mutable, client):
     status = await client.get("/me/entries")
     assert "data-confirm=" in status.text and f"/me/entries/{entry['id']}/withdraw" in status.text
     response = await post_form(client, f"/me/entries/{entry['id']}/withdraw")
-    assert (
-        response.status_code == 303 and response.headers["location"] == "/me/entries?done=deleted"
-    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/me/entries?done=withdrawn"
+    assert "您的报名已撤回" in (await client.get(response.headers["location"])).text
     assert not await Entry.exists().where(Entry.id == entry["id"])
     assert await AuditLog.exists().where(
         (AuditLog.action == "entry.withdraw") & (AuditLog.object_id == str(entry["id"]))
@@ -470,3 +504,85 @@ async def test_one_address_cannot_sign_up_without_end(demo_mutable, client):
     )
     assert refused.status_code == 429 and "尝试次数过多" in refused.text
     assert not await User.exists().where(User.username == mobile)
+
+
+# ---------------------------------------------------------------------------- issue 11
+
+
+def _hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no hidden field {name}"
+    return match.group(1)
+
+
+async def test_a_failed_submit_keeps_the_photo_for_the_next_one(demo_mutable, client, app):
+    cid = demo_mutable.competition_id
+    _mobile, user_id = await sign_up(client)
+    data = await form(cid)
+    chosen = jpeg(color=(30, 120, 60))
+    failed = await submit(client, cid, {**data, "employer": ""}, photo_file(chosen))
+    assert failed.status_code == 422 and "请填写工作单位" in failed.text
+    assert 'id="kept-photo"' in failed.text and 'src="data:image/jpeg;base64,' in failed.text
+    assert "请重新选择照片" not in failed.text
+    kept = {
+        "kept_photo": _hidden(failed.text, "kept_photo"),
+        "kept_photo_token": _hidden(failed.text, "kept_photo_token"),
+    }
+    # A kept photo that was tampered with is not taken: the form asks for a photo again.
+    forged = {**kept, "kept_photo": kept["kept_photo"][:-8] + "AAAAAAA="}
+    again = await submit(client, cid, {**data, **forged}, {})
+    assert again.status_code == 422 and "请选择要上传的照片" in again.text
+    # The kept one, sent back without choosing a file, is the photo stored.
+    response = await submit(client, cid, {**data, **kept}, {})
+    assert response.status_code == 303, response.text
+    stored = await Photo.select(Photo.content).where(Photo.person.user == user_id).first()
+    assert stored["content"] == base64.b64decode(kept["kept_photo"])
+    # Another account cannot use it.
+    other = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    async with other:
+        await sign_up(other, "王小明")
+        stolen = await submit(other, cid, {**await form(cid), **kept}, {})
+        assert stolen.status_code == 422 and "请选择要上传的照片" in stolen.text
+
+
+async def test_every_session_is_listed_with_time_and_venue(demo_mutable, client):
+    cid = demo_mutable.competition_id
+    _mobile, user_id = await sign_up(client)
+    assert (await submit(client, cid, await form(cid))).status_code == 303
+    entry = await entry_of(user_id)
+    page = (await client.get("/me/entries")).text
+    sessions = page[page.index(f'data-sessions="{entry["id"]}"') :]
+    sessions = sessions[: sessions.index("</ul>")]
+    assert "理论" in sessions and "理论知识考试" in sessions
+    assert "2027-04-19 14:00–15:30" in sessions and "青海高等职业技术学院" in sessions
+    assert "操作技能 第1场" in sessions and "操作技能 第2场" in sessions
+    assert "终审通过时确定" in sessions
+
+    _trade, xn = await ids(cid, "T001", "XN")
+    await review.review_by_delegation(cid, xn, [entry["id"]], True, actor=SYSTEM)
+    await review.review_by_organizer(cid, [entry["id"]], True, actor=SYSTEM)
+    approved = await entry_of(user_id)
+    page = (await client.get("/me/entries")).text
+    sessions = page[page.index(f'data-sessions="{entry["id"]}"') :]
+    sessions = sessions[: sessions.index("</ul>")]
+    assert sessions.count('data-event="practical"') == 1
+    assert sessions.count('data-event="theory"') == 1 and "终审通过时确定" not in sessions
+    own = await CompetitionSession.select(CompetitionSession.name).where(
+        CompetitionSession.id == approved["session"]
+    )
+    assert own[0]["name"] in sessions
+
+
+async def test_the_english_page_names_the_trade_in_english(demo_mutable, client):
+    cid = demo_mutable.competition_id
+    await sign_up(client)
+    assert (await submit(client, cid, await form(cid))).status_code == 303
+    await client.get("/lang/en")
+    page = (await client.get("/me/entries")).text
+    assert "<h2>Welder · 职工组</h2>" in page
+    new = (await client.get(f"/me/entries/new?competition={cid}")).text
+    assert ">Welder</option>" not in new  # one trade allowed: no form, but a reason
+    assert "You have already entered as many trades as this competition allows (1)." in new
+    await Competition.update({Competition.max_trades_per_person: 2}).where(Competition.id == cid)
+    new = (await client.get(f"/me/entries/new?competition={cid}")).text
+    assert ">Welder</option>" in new

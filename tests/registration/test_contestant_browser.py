@@ -90,7 +90,7 @@ async def test_a_contestant_signs_up_and_registers_on_a_phone(demo_mutable, live
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     await page.locator("#entry-form button[type=submit]").tap()
-    await page.wait_for_url(f"{live_server}/me/entries?done=created*")
+    await page.wait_for_url(f"{live_server}/me/entries?done=submitted*")
     entry = (
         await Entry.select(Entry.id, Entry.status, Entry.group_name, Entry.person)
         .where(Entry.person.id_number == number)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from competition import services
 from competition.audit import SYSTEM
 from competition.tables import AuditLog
 from registration import idcard, review
@@ -296,3 +297,89 @@ async def test_only_delegation_admins_reach_these_pages(client, other_client, de
     assert (await client.get(f"{LIST}/export.xlsx")).status_code == 403
     await login(other_client, "contestant")
     assert (await other_client.get(f"{LIST}/new")).status_code == 403
+
+
+# ---------------------------------------------------------------------------- the review flow
+
+
+async def test_first_review_opens_the_next_waiting_entry(client, demo_mutable):
+    cid = demo_mutable.competition_id
+    first, second, third = [await register(cid, name=name) for name in ("甲一", "乙二", "丙三")]
+    await login(client, "xining")
+    page = await client.get(f"{LIST}/{first}")
+    assert 'id="review-form"' in page.text
+
+    passed = await post_form(client, f"{LIST}/{first}/review", {"action": "approve"})
+    assert passed.status_code == 303
+    assert passed.headers["location"] == f"{LIST}/{second}?done=passed&prev={first}"
+    page = await client.get(passed.headers["location"])
+    assert "甲一 · 焊工：已通过初审。" in page.text and "下一位待初审" in page.text
+    assert "<h1>乙二</h1>" in page.text
+
+    returned = await post_form(
+        client, f"{LIST}/{second}/review", {"action": "reject", "reason": "照片不清晰"}
+    )
+    assert returned.headers["location"] == f"{LIST}/{third}?done=returned&prev={second}"
+    page = await client.get(returned.headers["location"])
+    assert "乙二 · 焊工：已退回，原因：“照片不清晰”。" in page.text
+
+    # The last one waiting: back to the list, which says so.
+    last = await post_form(client, f"{LIST}/{third}/review", {"action": "approve"})
+    location = last.headers["location"]
+    assert location.startswith(f"{LIST}?") and f"prev={third}" in location
+    page = await client.get(location)
+    assert "丙三 · 焊工：已通过初审。 没有其他等待初审的报名。" in page.text
+    assert await _statuses([first, second, third]) == [
+        "delegation_approved",
+        "rejected",
+        "delegation_approved",
+    ]
+
+
+async def test_another_delegations_entry_is_not_named_after_a_review(client, demo_mutable):
+    cid = demo_mutable.competition_id
+    theirs = await register(cid, delegation_code="HX", name="海西人")
+    mine = await register(cid, name="西宁人")
+    await login(client, "xining")
+    page = await client.get(f"{LIST}/{mine}?done=passed&prev={theirs}")
+    assert page.status_code == 200 and "海西人" not in page.text
+
+
+async def test_what_the_phase_or_the_quota_refuses_is_not_offered(client, demo_mutable):
+    cid = demo_mutable.competition_id
+    _trade, xn = await ids(cid, "T001", "XN")
+    held = [await register(cid) for _ in range(3)]
+    await review.review_by_delegation(cid, xn, held, True, actor=SYSTEM)
+    waiting = await register(cid, name="第四人")
+    await login(client, "xining")
+
+    # The quota is full: passing is not offered, rejecting is, and the page says why.
+    page = await client.get(f"{LIST}/{waiting}")
+    assert 'value="approve"' not in page.text and 'value="reject"' in page.text
+    assert "“焊工”的名额已满（3 个）" in page.text
+
+    # Registration closed (review phase): no new people, no edits of passed entries.
+    await services.advance_phase(cid, "review", SYSTEM)
+    listing = await client.get(LIST)
+    assert 'id="register-link"' not in listing.text and "/delegation/import" not in listing.text
+    assert 'id="registration-closed"' in listing.text and "已停止新增报名" in listing.text
+    page = await client.get(f"{LIST}/{held[0]}")
+    assert 'id="edit-link"' not in page.text
+    assert "不能修改" in page.text
+    # A submitted entry may still be withdrawn and reviewed in this phase.
+    page = await client.get(f"{LIST}/{waiting}")
+    assert f'action="{LIST}/{waiting}/withdraw"' in page.text
+    form = await client.get(f"{LIST}/new")
+    assert 'type="submit">登记<' not in form.text and "已停止新增报名" in form.text
+
+
+async def test_english_pages_name_trades_in_english(client, demo_mutable):
+    cid = demo_mutable.competition_id
+    entry_id = await register(cid)
+    await login(client, "xining")
+    await client.get("/lang/en")
+    page = await client.get(f"{LIST}/{entry_id}")
+    assert "<title>马建华 · Welder" in page.text
+    assert '<p class="muted">Welder · 职工组' in page.text
+    form = await client.get(f"{LIST}/{entry_id}/edit")
+    assert ">T001 Welder (职工组、学生组)</option>" in form.text

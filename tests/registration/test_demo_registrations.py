@@ -78,3 +78,25 @@ async def test_the_demo_contestants_cover_every_status_and_load_once(demo_mutabl
     assert await AuditLog.count() == audit
     again = await Entry.select(Entry.status).where(Entry.person.id_number.is_in(numbers))
     assert Counter(r["status"] for r in again) == statuses
+
+
+async def test_every_demo_record_has_an_owner_and_one_claim_waits_for_xining(demo_full, client):
+    from registration.demo import CLAIMANT_USERNAME
+    from registration.tables import PersonClaim
+    from tests.support import login
+
+    cid = demo_full.competition_id
+    people = await Person.select(Person.user, Person.owner_delegation).where(
+        Person.id.is_in(Entry.select(Entry.person).where(Entry.competition == cid))
+    )
+    assert people and all(p["user"] or p["owner_delegation"] for p in people)
+    claims = await PersonClaim.select(
+        PersonClaim.status, PersonClaim.proof, PersonClaim.user.username
+    ).order_by(PersonClaim.id)
+    assert [(c["user.username"], c["status"], c["proof"]) for c in claims] == [
+        ("contestant", "confirmed", "organizer"),
+        (CLAIMANT_USERNAME, "pending", ""),
+    ]
+    await login(client, "xining")
+    page = await client.get("/delegation/claims")
+    assert CLAIMANT_USERNAME in page.text and 'id="no-claims"' not in page.text

@@ -10,10 +10,14 @@ from competition import services
 from competition.audit import SYSTEM
 from competition.errors import Conflict, PhaseError, ValidationFailed
 from competition.i18n import translate_error
-from competition.tables import AuditLog, Competition
-from registration import entries, review
-from registration.tables import AwardHistory, Entry, Person
+from competition.tables import AuditLog, Competition, Role
+from registration import claims, entries, review
+from registration.people import Acting
+from registration.tables import AwardHistory, Entry, Person, PersonClaim
 from tests.registration.helpers import entry_in, ids, new_id, register
+
+# The demo's 西宁 delegation, known by its code (the same code is the same owner, people.py).
+XN_ACTS = Acting(role=Role.delegation_admin, delegation_code="XN")
 
 
 async def test_register_derives_gender_and_birth_date_and_audits(demo_mutable):
@@ -38,7 +42,7 @@ async def test_same_trade_twice_is_refused(demo_mutable):
     number = new_id()
     await register(cid, id_number=number)
     with pytest.raises(Conflict) as caught:
-        await register(cid, id_number=number, delegation_code="HX")
+        await register(cid, id_number=number)
     assert caught.value.code == "already_entered"
     assert await Entry.count().where(Entry.person.id_number == number) == 1
 
@@ -136,21 +140,44 @@ async def test_registration_only_while_open(demo_mutable):
         await register(cid)
 
 
-async def test_account_claims_an_imported_person_but_not_someone_elses(demo_mutable):
-    from competition.tables import Role
+async def test_account_meeting_a_delegations_record_claims_it_and_nobody_else_can(
+    demo_mutable,
+):
     from tests.support import make_user
 
     cid = demo_mutable.competition_id
     number = new_id()
-    await register(cid, id_number=number, photo=False)  # as a delegation would import it
+    await register(cid, id_number=number, photo=False)  # entered by 西宁 (XN)
     owner = await make_user("claimer", Role.contestant)
     trade2, xn = await ids(cid, "T002", "XN")
     await Competition.update({Competition.max_trades_per_person: 2}).where(Competition.id == cid)
-    await entries.register_entry(
-        cid, entry_in(trade2, xn, id_number=number), actor=SYSTEM, account_user_id=owner
-    )
+    # The account's phone is not the one on file: the claim waits, nothing is registered.
+    with pytest.raises(claims.ClaimPending):
+        await entries.register_entry(
+            cid,
+            entry_in(trade2, xn, id_number=number),
+            actor=SYSTEM,
+            acting=Acting(role=Role.contestant, user_id=owner),
+        )
     person = await Person.select().where(Person.id_number == number).first()
-    assert person["user"] == owner
+    assert person["user"] is None
+    assert await Entry.count().where(Entry.person == person["id"]) == 1
+    claim = await PersonClaim.select().where(PersonClaim.user == owner).first()
+    assert claim["status"] == "pending"
+    # The delegation confirms; the account registers for a second trade as the owner.
+    await claims.decide_claim(
+        claim["id"],
+        True,
+        acting=Acting(role=Role.delegation_admin, delegation_id=xn, delegation_code="XN"),
+        actor=SYSTEM,
+    )
+    await entries.register_entry(
+        cid,
+        entry_in(trade2, xn, id_number=number),
+        actor=SYSTEM,
+        acting=Acting(role=Role.contestant, user_id=owner),
+    )
+    assert await Entry.count().where(Entry.person == person["id"]) == 2
     intruder = await make_user("intruder", Role.contestant)
     trade3, _ = await ids(cid, "T003", "XN")
     with pytest.raises(Conflict) as caught:
@@ -158,12 +185,12 @@ async def test_account_claims_an_imported_person_but_not_someone_elses(demo_muta
             cid,
             entry_in(trade3, xn, id_number=number, group=""),
             actor=SYSTEM,
-            account_user_id=intruder,
+            acting=Acting(role=Role.contestant, user_id=intruder),
         )
     assert caught.value.code == "id_taken"
 
 
-async def test_editing_an_approved_entry_sends_it_back_and_voids_the_ticket(demo_mutable):
+async def test_a_trade_change_sends_an_approved_entry_back_and_voids_the_ticket(demo_mutable):
     cid = demo_mutable.competition_id
     number = new_id()
     entry_id = await register(cid, id_number=number)
@@ -172,16 +199,15 @@ async def test_editing_an_approved_entry_sends_it_back_and_voids_the_ticket(demo
     await review.review_by_organizer(cid, [entry_id], True, actor=SYSTEM)
     before = await Entry.select().where(Entry.id == entry_id).first()
     assert before["status"] == "approved" and before["ticket_number"]
-    trade, xn = await ids(cid, "T001", "XN")
-    status = await entries.update_entry(
-        entry_id,
-        entry_in(trade, xn, id_number=number, employer="西宁特殊钢股份有限公司"),
-        actor=SYSTEM,
+    trade2, xn = await ids(cid, "T002", "XN")
+    correction = await entries.update_entry(
+        entry_id, entry_in(trade2, xn, id_number=number), actor=SYSTEM, acting=XN_ACTS
     )
     after = await Entry.select().where(Entry.id == entry_id).first()
-    assert status == "submitted" and after["status"] == "submitted"
+    assert correction.outcome == "back_to_review" and after["status"] == "submitted"
     assert after["ticket_version"] == before["ticket_version"] + 1
     assert after["ticket_number"] == before["ticket_number"]
+    assert after["session"] is None
 
 
 async def test_rejected_entry_is_corrected_and_resubmitted(demo_mutable):
@@ -193,9 +219,12 @@ async def test_rejected_entry_is_corrected_and_resubmitted(demo_mutable):
     rejected = await Entry.select().where(Entry.id == entry_id).first()
     assert rejected["status"] == "rejected" and rejected["review_note"] == "照片不清晰"
     trade, xn = await ids(cid, "T001", "XN")
-    await entries.update_entry(entry_id, entry_in(trade, xn, id_number=number), actor=SYSTEM)
+    correction = await entries.update_entry(
+        entry_id, entry_in(trade, xn, id_number=number), actor=SYSTEM, acting=XN_ACTS
+    )
     again = await Entry.select().where(Entry.id == entry_id).first()
     assert again["status"] == "submitted" and again["review_note"] == ""
+    assert correction.outcome == "resubmitted"
 
 
 async def test_withdraw_frees_the_place(demo_mutable):
