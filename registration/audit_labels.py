@@ -25,7 +25,7 @@ register_action_labels(
         "person.update": N_("Person's particulars changed"),
         "person.photo": N_("Photo uploaded"),
         "entry.create": N_("Entry registered"),
-        "entry.update": N_("Entry corrected and sent back to review"),
+        "entry.update": N_("Entry corrected"),
         "entry.withdraw": N_("Entry withdrawn"),
         "entry.delegation_approved": N_("Passed first review"),
         "entry.approved": N_("Approved in final review"),
@@ -35,6 +35,9 @@ register_action_labels(
         "entry.back_to_review": N_("Sent back to review after a change of particulars"),
         "entry.ticket_reissued": N_("Admission ticket reissued"),
         "award_history.import": N_("Earlier prizes imported"),
+        "person.claim_requested": N_("Claim of a record requested"),
+        "person.claim_confirmed": N_("Claim of a record confirmed"),
+        "person.claim_refused": N_("Claim of a record refused"),
     }
 )
 register_reason_labels(
@@ -62,6 +65,7 @@ register_field_labels(
         "years_of_service": N_("Years of service"),
         "group_name": N_("Group"),
         "rows": N_("Rows"),
+        "proof": N_("Proof"),
     },
     {
         "status": {
@@ -111,3 +115,4 @@ register_object_kind(
 )
 register_object_kind("person", ObjectKind(N_("Person"), _person_names))
 register_object_kind("award_history", ObjectKind(N_("Earlier prizes")))
+register_object_kind("person_claim", ObjectKind(N_("Claim of a record")))

@@ -158,6 +158,7 @@ _LIST_COLUMNS = (
     Entry.person.birth_date,
     Entry.trade.code,
     Entry.trade.name,
+    Entry.trade.name_en,
     Entry.delegation.code,
     Entry.delegation.name,
 )

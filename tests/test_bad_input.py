@@ -531,14 +531,15 @@ async def test_an_edge_refusal_speaks_the_users_language(demo, client):
         "message": "请求中含有无法保存的字符（例如 NUL 空字符），请删除后重试。",
         "fields": {"q": "文本中含有无法保存的字符（例如 NUL 空字符）。"},
     }
-    await login(client, "supervisor")
+    await login(client, "organizer")
     client.cookies.set("lang", "en")
     page = await client.get("/?q=%00")
     assert page.status_code == 400
     assert '<html lang="en">' in page.text
     assert "The request contains characters that cannot be stored" in page.text
     number = await client.get(
-        f"/supervisor/audit?page_number={2**63}", headers={"accept": "application/json"}
+        f"/org/competitions/{demo.competition_id}/users?page_number={2**63}",
+        headers={"accept": "application/json"},
     )
     assert number.status_code == 400
     assert number.json() == {

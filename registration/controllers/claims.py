@@ -18,7 +18,7 @@ from competition.i18n import N_, gettext, translate_error, translate_field_error
 from competition.tables import Role
 from competition.web.access import require_competition, roles
 from competition.web.forms import form_fields
-from competition.web.menus import MenuItem, add_competition_menu_item, add_home_link
+from competition.web.menus import REGISTRATION, MenuItem, add_competition_menu_item, add_home_link
 from competition.web.templating import page
 from registration import claims
 from registration.access import as_organizer
@@ -29,7 +29,7 @@ add_home_link(
     Role.delegation_admin,
     MenuItem("claims", "/delegation/claims", N_("Confirm who may take over a record")),
 )
-add_competition_menu_item(MenuItem("claims", "/claims", N_("Record claims")))
+add_competition_menu_item(MenuItem("claims", "/claims", N_("Record claims")), REGISTRATION)
 
 DONE = {"confirmed": N_("The claim was confirmed."), "refused": N_("The claim was refused.")}
 

@@ -19,12 +19,12 @@ from litestar.response import Redirect, Template
 from competition import catalogue, services
 from competition.accounts import Identity
 from competition.errors import Conflict, DomainError, NotFound, ValidationFailed
-from competition.i18n import N_, gettext, translate_error, translate_field_errors
+from competition.i18n import N_, Msg, gettext, translate_error, translate_field_errors
 from competition.tables import Role
 from competition.web.access import require_competition, roles
 from competition.web.forms import form_fields
 from competition.web.menus import REGISTRATION, MenuItem, add_competition_menu_item
-from competition.web.templating import page
+from competition.web.templating import localized, page
 from registration import award_history, exports, queries, quota_usage, review
 from registration.controllers import statistics
 from registration.controllers.delegation import (
@@ -70,6 +70,33 @@ def entry_filters(
     return entry_filter, shown
 
 
+# `?done=<key>&prev=<id>` after a final review: what happened to the entry reviewed before the
+# one shown. Texts come from here and the entry's own record, never from the address.
+REVIEW_NOTICES: dict[str, Msg] = {
+    "approved": N_("{name} · {trade}: approved in final review, admission ticket {ticket}."),
+    "rejected": N_("{name} · {trade}: rejected with the reason “{reason}”."),
+}
+
+
+async def _review_notice(competition_id: int, done: str, prev: int | None) -> str | None:
+    message = REVIEW_NOTICES.get(done)
+    if message is None or prev is None:
+        return None
+    try:
+        reviewed = await get_entry(prev)
+    except NotFound:
+        return None
+    if reviewed["competition"] != competition_id:
+        return None
+    return gettext(
+        message,
+        name=reviewed["person.name"],
+        trade=localized(reviewed["trade.name"], reviewed["trade.name_en"]),
+        ticket=reviewed["ticket_number"] or "",
+        reason=reviewed["review_note"],
+    )
+
+
 async def _entry(competition_id: int, entry_id: int) -> dict[str, Any]:
     entry = await get_entry(entry_id)
     if entry["competition"] != competition_id:
@@ -94,9 +121,19 @@ class OrganizerEntriesController(Controller):
         status: FromQuery[str] = DEFAULT_STATUS,
         q: FromQuery[str] = "",
         page_number: FromQuery[str] = "1",
+        done: FromQuery[str] = "",
+        prev: FromQuery[str] = "",
     ) -> Template:
         require_competition(request.user, competition_id, Role.organizer)
-        return await self._list(competition_id, trade, delegation, status, q, page_number)
+        return await self._list(
+            competition_id,
+            trade,
+            delegation,
+            status,
+            q,
+            page_number,
+            done_notice=await _review_notice(competition_id, done, int_or_none(prev)),
+        )
 
     @post("/entries/review")
     async def bulk_review(
@@ -186,6 +223,7 @@ class OrganizerEntriesController(Controller):
         errors: dict[str, str] | None = None,
         reason: str = "",
         selected: list[int] | None = None,
+        done_notice: str | None = None,
     ) -> Template:
         entry_filter, shown = entry_filters(competition_id, trade, delegation, status, q)
         result = await queries.list_entries(entry_filter, page_number(page_number_text))
@@ -209,16 +247,26 @@ class OrganizerEntriesController(Controller):
             errors=errors or {},
             reason=reason,
             selected=selected or [],
+            done_notice=done_notice,
         )
 
     # ------------------------------------------------------------------------ one entry
 
     @get("/entries/{entry_id:int}")
     async def entry(
-        self, request: Request, competition_id: FromPath[int], entry_id: FromPath[int]
+        self,
+        request: Request,
+        competition_id: FromPath[int],
+        entry_id: FromPath[int],
+        done: FromQuery[str] = "",
+        prev: FromQuery[str] = "",
     ) -> Template:
         require_competition(request.user, competition_id, Role.organizer)
-        return await self._detail(competition_id, entry_id)
+        return await self._detail(
+            competition_id,
+            entry_id,
+            done_notice=await _review_notice(competition_id, done, int_or_none(prev)),
+        )
 
     @post("/entries/{entry_id:int}/review")
     async def review_one(
@@ -243,7 +291,16 @@ class OrganizerEntriesController(Controller):
             return await self._detail(
                 competition_id, entry_id, exc, reason=data.get("reason", ""), form="review"
             )
-        return Redirect(self._entry_url(competition_id, entry_id, "saved"), status_code=303)
+        # The review flows on: the next entry waiting for final review opens with a line
+        # saying what happened to this one; when none is left, the list says so.
+        done = "approved" if data.get("action") == "approve" else "rejected"
+        following = await review.next_waiting(
+            competition_id, status=EntryStatus.delegation_approved.value, after_id=entry_id
+        )
+        base = f"/org/competitions/{competition_id}/entries"
+        if following is None:
+            return Redirect(f"{base}?done={done}&prev={entry_id}", status_code=303)
+        return Redirect(f"{base}/{following}?done={done}&prev={entry_id}", status_code=303)
 
     @post("/entries/{entry_id:int}/revoke")
     async def revoke(
@@ -275,6 +332,7 @@ class OrganizerEntriesController(Controller):
         *,
         reason: str = "",
         form: str = "",
+        done_notice: str | None = None,
     ) -> Template:
         entry = await _entry(competition_id, entry_id)
         return page(
@@ -288,6 +346,7 @@ class OrganizerEntriesController(Controller):
             errors=translate_field_errors(exc) if exc else {},
             reason=reason,
             failed_form=form,
+            done_notice=done_notice,
         )
 
     # ------------------------------------------------------------------------ statistics

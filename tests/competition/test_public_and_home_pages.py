@@ -136,10 +136,11 @@ async def test_the_grouped_menu_names_each_stage_and_marks_the_current_page(clie
         zh("Quota usage"),
         zh("Import registrations"),
         zh("Registration dashboard"),
+        zh("Record claims"),
         zh("Earlier prizes"),
     ]
     assert re.search(r'href="[^"]+/quota-usage" aria-current="page"', registration)
-    assert len(re.findall(r'<li><a href="', nav)) == 3 + 10 + 5 + 1
+    assert len(re.findall(r'<li><a href="', nav)) == 3 + 10 + 6 + 1
     client.cookies.set("lang", "en")
     english = (await client.get(f"/org/competitions/{cid}/dashboard")).text
     assert "Check-in desks" in english and ">Setup<" in english

@@ -366,3 +366,37 @@ async def test_earlier_prizes_menu_item_and_xlsx_upload(client, demo_mutable):
     assert stored[0]["competition_name"] == ""
     page = await client.get(f"{_base(cid)}/award-history", params={"award": "first"})
     assert page.text.count("马建国") == 1
+
+
+async def test_final_review_flows_to_the_next_entry_and_says_what_happened(client, demo_mutable):
+    cid = demo_mutable.competition_id
+    first, second = await _first_reviewed(cid, 2)
+    await login(client, "organizer")
+    approved = await post_form(
+        client, f"{_base(cid)}/entries/{first}/review", {"action": "approve"}
+    )
+    assert approved.status_code == 303
+    assert approved.headers["location"] == (
+        f"{_base(cid)}/entries/{second}?done=approved&prev={first}"
+    )
+    ticket = (await Entry.select(Entry.ticket_number).where(Entry.id == first).first())[
+        "ticket_number"
+    ]
+    following = await client.get(approved.headers["location"])
+    notice = re.search(r'<div class="notice ok"[^>]*id="done-notice">(.*?)</div>', following.text)
+    assert notice is not None
+    assert f"已通过终审，准考证号 {ticket}" in notice.group(1)
+    assert "下一位待终审" in notice.group(1)
+    # The last one waiting: rejecting it returns to the list, which says none is left.
+    rejected = await post_form(
+        client,
+        f"{_base(cid)}/entries/{second}/review",
+        {"action": "reject", "reason": "照片不清晰"},
+    )
+    assert rejected.headers["location"] == f"{_base(cid)}/entries?done=rejected&prev={second}"
+    listing = await client.get(rejected.headers["location"])
+    assert "已退回，原因“照片不清晰”" in listing.text
+    assert "没有其他待终审的报名" in listing.text
+    # A notice never comes from the address: another competition's entry or junk shows none.
+    junk = await client.get(f"{_base(cid)}/entries?done=approved&prev=999999")
+    assert 'id="done-notice"' not in junk.text
