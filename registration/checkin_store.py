@@ -1,146 +1,207 @@
 """The check-in desk's way to the database: reads that never wait for the write lock, and one
-short write transaction for a real check-in.
+short write for a real check-in.
 
-A scan at a busy door must answer in milliseconds. On PostgreSQL that is Piccolo's own pool,
-used with raw SQL (building a join select costs Piccolo 1–2 ms of CPU). On SQLite Piccolo opens
-a new connection, and a thread, for every statement outside a transaction and for every
-transaction, and the last connection to close checkpoints the write-ahead log: 2 ms a read and
-8–10 ms a committed write, most of it not SQLite's. So on SQLite each process keeps two
-connections of its own open: a reader (WAL readers never wait for the writer) and a writer,
-whose transactions one asyncio lock queues inside the process so that desks wait in line
-instead of in SQLite's busy handler (which sleeps in steps of up to 100 ms).
+A scan at a busy door must answer in milliseconds (bench/checkin.py).
 
-Statements use Piccolo's `{}` placeholders on both databases.
+On PostgreSQL that is Piccolo's own pool with each statement sent straight to asyncpg: building
+a join select costs Piccolo 1–2 ms of CPU, and even a raw query's parameters go through its
+query builder. A check-in is one statement (a data-modifying WITH), so one round trip.
+
+On SQLite Piccolo opens a new connection, with a thread of its own, for every statement outside
+a transaction and for every transaction, and the last connection to close checkpoints the
+write-ahead log: 2 ms a read and 8–10 ms a committed write, most of it not SQLite's. So each
+process keeps its own connections, each living in one thread: readers (WAL readers never wait
+for the writer) and one writer. Writes are group-committed: the check-ins that arrive while the
+writer is busy go into its next transaction together, each in a savepoint of its own, so
+sixteen desks cost one fsync and one hand-over to the thread instead of sixteen of each, and
+desks wait in this queue rather than in SQLite's busy handler (which sleeps in steps of up to
+100 ms). Between worker processes SQLite's lock still decides, one short transaction at a time.
+
+Statements use Piccolo's `{}` placeholders on both databases; values are always parameters.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import re
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from typing import Any
 
-import aiosqlite
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.engine.postgres import PostgresEngine
 
 from competition import db
 from competition.tables import AuditLog
 
-
-class _Kept:
-    """The two connections and the write lock of one event loop (one per process when
-    served; tests run one loop for the whole session)."""
-
-    def __init__(self) -> None:
-        self.reader: aiosqlite.Connection | None = None
-        self.writer: aiosqlite.Connection | None = None
-        self.lock = asyncio.Lock()
+READER_THREADS = 2
+Statement = tuple[str, tuple[Any, ...]]
 
 
-_kept: dict[asyncio.AbstractEventLoop, _Kept] = {}
-
-
-def _kept_for_loop() -> _Kept:
-    loop = asyncio.get_running_loop()
-    kept = _kept.get(loop)
-    if kept is None:
-        for old in [other for other in _kept if other.is_closed()]:
-            del _kept[old]
-        kept = _kept[loop] = _Kept()
-    return kept
-
-
-async def _open(engine: SQLiteEngine) -> aiosqlite.Connection:
-    connection = aiosqlite.connect(**engine.connection_kwargs)
-    # aiosqlite's worker thread is not a daemon: a connection kept for the life of the process
-    # would hold the interpreter open at exit. SQLite needs no goodbye (an interrupted write
-    # is rolled back from the journal by the next opener).
-    connection._thread.daemon = True
-    await connection
-    connection.row_factory = dict_factory
-    await connection.execute("PRAGMA foreign_keys = 1")
-    return connection
-
-
-class _KeptTransaction(SQLiteTransaction):
-    """Piccolo's transaction on the writer this process keeps open, so that services called
-    inside it (audit.record) write through the same transaction; it is not closed after."""
-
-    def __init__(self, engine: SQLiteEngine, connection: aiosqlite.Connection) -> None:
-        super().__init__(engine, transaction_type=TransactionType.immediate, allow_nested=False)
-        self.connection = connection
-
-    async def __aenter__(self) -> _KeptTransaction:
-        await self.begin()
-        self.context = self.engine.current_transaction.set(self)
-        return self
-
-    async def __aexit__(self, exception_type, exception, traceback) -> bool:
-        try:
-            if exception is None:
-                try:
-                    await self.commit()
-                    return False
-                except BaseException:
-                    await asyncio.shield(self.rollback())
-                    raise
-            # Shielded: a cancelled request must not leave the kept writer mid-transaction.
-            await asyncio.shield(self.rollback())
-            return False
-        finally:
-            self.engine.current_transaction.reset(self.context)
+@cache
+def _postgres_sql(sql: str) -> str:
+    numbers = iter(range(1, sql.count("{}") + 1))
+    return re.sub(r"\{\}", lambda _match: f"${next(numbers)}", sql)
 
 
 def _sqlite_sql(sql: str) -> str:
     return sql.replace("{}", "?")
 
 
+# ---------------------------------------------------------------------------- SQLite
+
+
+class _Connections:
+    """Connections of this process to one SQLite file, each opened in and used by one thread."""
+
+    def __init__(self, connection_kwargs: dict[str, Any]) -> None:
+        self.kwargs = connection_kwargs
+        self.local = threading.local()
+        # Pool threads end by themselves when the interpreter exits.
+        self.readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="jx-checkin-read")
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="jx-checkin-write")
+        self.pending: list[tuple[Statement, Statement | None, asyncio.Future]] = []
+        self.draining = False
+
+    def connection(self) -> sqlite3.Connection:
+        connection = getattr(self.local, "connection", None)
+        if connection is None:
+            # Piccolo's own settings: autocommit, its type converters, its busy timeout.
+            connection = sqlite3.connect(**self.kwargs)
+            connection.execute("PRAGMA foreign_keys = 1")
+            self.local.connection = connection
+        return connection
+
+    def commit_batch(
+        self, batch: list[tuple[Statement, Statement | None]]
+    ) -> list[tuple[bool, Any]]:
+        """One transaction for many writes, each in a savepoint: a write that fails is undone
+        alone and its error goes back to its own caller. Each write is (first, then): `then`
+        runs only if `first` returned rows; the outcome is (True, rows of first)."""
+        connection = self.connection()
+        outcomes: list[tuple[bool, Any]] = []
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for first, then in batch:
+                connection.execute("SAVEPOINT jx_write")
+                try:
+                    rows = self._run(connection, first)
+                    if rows and then is not None:
+                        self._run(connection, then)
+                    connection.execute("RELEASE jx_write")
+                    outcomes.append((True, rows))
+                except sqlite3.Error as exc:
+                    connection.execute("ROLLBACK TO jx_write")
+                    connection.execute("RELEASE jx_write")
+                    outcomes.append((False, exc))
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    @staticmethod
+    def _run(connection: sqlite3.Connection, statement: Statement) -> list[dict[str, Any]]:
+        cursor = connection.execute(_sqlite_sql(statement[0]), statement[1])
+        try:
+            names = [column[0] for column in cursor.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def fetch(self, sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+        return self._run(self.connection(), (sql, args))
+
+    async def write(self, first: Statement, then: Statement | None) -> list[dict[str, Any]]:
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((first, then, future))
+        if not self.draining:
+            self.draining = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.pending:
+                batch, self.pending = self.pending, []
+                try:
+                    outcomes = await loop.run_in_executor(
+                        self.writer, self.commit_batch, [(f, t) for f, t, _ in batch]
+                    )
+                except BaseException as exc:  # the transaction itself failed: all of it
+                    outcomes = [(False, exc)] * len(batch)
+                for (_first, _then, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():  # its caller gave up waiting
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self.draining = False
+
+
+_sqlite: dict[str, _Connections] = {}
+
+
+def _connections() -> _Connections:
+    engine = db.engine()
+    path = engine.path
+    connections = _sqlite.get(path)
+    if connections is None:
+        connections = _sqlite[path] = _Connections(engine.connection_kwargs)
+    return connections
+
+
+# ---------------------------------------------------------------------------- both databases
+
+
+def _piccolo() -> bool:
+    """Run through Piccolo instead: inside a caller's transaction (whose connection holds what
+    it wrote, and on SQLite the write lock), or on PostgreSQL without the pool (a command)."""
+    engine = db.engine()
+    if engine.current_transaction.get() is not None:
+        return True
+    return isinstance(engine, PostgresEngine) and engine.pool is None
+
+
+async def _postgres(sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+    async with db.engine().pool.acquire() as connection:
+        return [dict(row) for row in await connection.fetch(_postgres_sql(sql), *args)]
+
+
 async def read(sql: str, *args: Any) -> list[dict[str, Any]]:
-    """Rows of one read-only statement, outside any write transaction."""
-    engine = db.engine()
-    if not isinstance(engine, SQLiteEngine):
+    """Rows of one read-only statement; on SQLite it never waits for the write lock."""
+    if _piccolo():
         return await AuditLog.raw(sql, *args)
-    if engine.current_transaction.get() is not None:
-        # Inside a write transaction already: read what it sees.
+    if db.is_postgres():
+        return await _postgres(sql, args)
+    connections = _connections()
+    return await asyncio.get_running_loop().run_in_executor(
+        connections.readers, connections.fetch, sql, args
+    )
+
+
+async def write_statement(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """One statement that is a write transaction of its own; the rows of its RETURNING clause.
+    On PostgreSQL a data-modifying WITH changes two tables in one such statement."""
+    if _piccolo():
         return await AuditLog.raw(sql, *args)
-    kept = _kept_for_loop()
-    if kept.reader is None:
-        kept.reader = await _open(engine)
-    async with kept.reader.execute(_sqlite_sql(sql), args) as cursor:
-        return list(await cursor.fetchall())
+    if db.is_postgres():
+        return await _postgres(sql, args)
+    return await _connections().write((sql, args), None)
 
 
-async def execute(sql: str, *args: Any) -> list[dict[str, Any]]:
-    """One statement inside `write()`; returns the rows of a RETURNING clause."""
-    return await AuditLog.raw(sql, *args)
-
-
-@asynccontextmanager
-async def write() -> AsyncIterator[None]:
-    """One short write transaction: statements through `execute`, and any Piccolo query or
-    service (audit.record) awaited inside it, commit together or not at all."""
-    engine = db.engine()
-    if not isinstance(engine, SQLiteEngine):
+async def insert_then(first: Statement, then: Statement) -> bool:
+    """Run `first`, an INSERT … ON CONFLICT DO NOTHING RETURNING; if it stored its row, run
+    `then` in the same transaction. True if the row was stored."""
+    if _piccolo() or db.is_postgres():
         async with db.transaction():
-            yield
-        return
-    if engine.current_transaction.get() is not None:
-        # Called inside a transaction already open (a service composing this one): join it.
-        yield
-        return
-    kept = _kept_for_loop()
-    async with kept.lock:
-        if kept.writer is None:
-            kept.writer = await _open(engine)
-        async with _KeptTransaction(engine, kept.writer):
-            yield
-
-
-async def close() -> None:
-    """Close this loop's kept connections (tests that replace the database file)."""
-    kept = _kept.pop(asyncio.get_running_loop(), None)
-    if kept is None:
-        return
-    for connection in (kept.reader, kept.writer):
-        if connection is not None:
-            await connection.close()
+            stored = await AuditLog.raw(first[0], *first[1])
+            if stored:
+                await AuditLog.raw(then[0], *then[1])
+        return bool(stored)
+    return bool(await _connections().write(first, then))

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import io
 import uuid
 
 import pypdf
 import pytest
 
-from competition import services
-from competition.audit import SYSTEM
+from competition import audit, db, services
+from competition.audit import SYSTEM, Actor
 from competition.errors import PermissionDenied, ValidationFailed
 from competition.tables import AuditLog, CompetitionSession
 from registration import checkin, checkin_lookup, review, tickets, tokens
@@ -370,3 +371,37 @@ async def test_a_contestant_found_by_lookup_is_checked_in_with_the_same_rules(de
         .output(load_json=True)
     )
     assert audits == [{"object_id": str(entry_id), "new": {"session": session_id, "by": "lookup"}}]
+
+
+async def test_the_audit_record_of_a_check_in_is_the_row_audit_record_writes(demo_mutable):
+    """The check-in writes its audit row in SQL of its own (one statement on PostgreSQL); it
+    must stay the row competition.audit.record would write for the same change."""
+    cid = demo_mutable.competition_id
+    entry_id = await _approved(cid)
+    token, session_id = await _token(entry_id), await _own_session(entry_id)
+    await _at_checkin(cid)
+    actor = Actor(user_id=7, name="desk-7")
+    before = dt.datetime.now(dt.UTC)
+    result = await checkin.redeem_ticket(token, session_id, uuid.uuid4().hex, actor=actor)
+    assert result.outcome == "checked_in"
+    async with db.transaction():
+        await audit.record(
+            "entry.check_in",
+            actor=actor,
+            object_type="entry",
+            object_id=entry_id,
+            competition_id=cid,
+            new={"session": session_id, "by": "ticket"},
+        )
+    rows = (
+        await AuditLog.select()
+        .where(AuditLog.action == "entry.check_in")
+        .order_by(AuditLog.id)
+        .output(load_json=True)
+    )
+    assert len(rows) == 2
+    ours, reference = ({k: v for k, v in r.items() if k not in ("id", "at")} for r in rows)
+    assert ours == reference
+    assert ours["new"] == {"session": session_id, "by": "ticket"} and ours["old"] is None
+    assert before <= rows[0]["at"] <= rows[1]["at"]
+    assert rows[0]["at"] == result.checked_in_at
