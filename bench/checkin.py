@@ -12,8 +12,8 @@ server, dropped afterwards) the script
 2. measures the scan service in-process (registration.checkin.redeem_ticket, no HTTP) from
    16 concurrent lanes, next to one committed INSERT through the same write path;
 3. starts the real server, `jiangxin serve --workers N` on 127.0.0.1, and the ceiling, a bare
-   Litestar endpoint doing one committed INSERT (bench/checkin_ceiling.py) served by uvicorn
-   with the same number of workers;
+   Litestar endpoint doing one committed INSERT (bench/checkin_ceiling.py) served by the same
+   serving code with the same number of workers;
 4. drives both from this process with the same client: 16 desks, each an httpx.AsyncClient
    with one kept-alive connection, signed in as the organizer (its own session cookie and
    CSRF token), scanning back to back with a door's mix: 70 % first scans (fresh ticket,
@@ -53,6 +53,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -61,9 +62,9 @@ RETRY_SHARE, REPEAT_SHARE = 0.10, 0.20  # the rest are first scans
 HTTP_TOKENS = 60_000  # signed in advance for the HTTP rounds; a round stops when they run out
 SERVICE_TOKENS = 8_000
 START_TIMEOUT_S = 60
-# `jiangxin serve`, and the ceiling served by uvicorn the same way (workers, access log).
+# `jiangxin serve`, and the ceiling served by the same code (bench/checkin_ceiling.py).
 SERVE = [sys.executable, "-m", "competition.cli", "serve"]
-CEILING = [sys.executable, "-m", "uvicorn", "bench.checkin_ceiling:create_app", "--factory"]
+CEILING = [sys.executable, "-m", "bench.checkin_ceiling"]
 GOAL = "PostgreSQL, 2 workers: median ≤ 20 ms, p99 ≤ 50 ms, ≥ 1/3 of the ceiling's scans/s"
 
 
@@ -463,45 +464,109 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-async def _desk_clients(base: str, desks: int, password: str):
+@dataclass
+class _Answer:
+    status_code: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class KeptAliveClient:
+    """The least an HTTP/1.1 client with one kept-alive connection can do: each request one
+    write, each answer read by its Content-Length. httpx spends ~1.3 ms of CPU a request, which
+    on two shared cores would measure the client; `--client httpx` drives with it instead."""
+
+    def __init__(self, base: str, headers: dict[str, str] | None = None) -> None:
+        parsed = urlparse(base)
+        self.host, self.port = parsed.hostname, parsed.port
+        self.headers = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def _send(self, method: str, path: str, body: bytes = b"") -> _Answer:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n{self.headers}"
+            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+        )
+        for _attempt in range(2):
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.writer.write(head.encode("latin-1") + body)
+            status_line = await self.reader.readline()
+            if status_line:
+                break
+            # The server closed a connection that sat idle past its keep-alive timeout before
+            # reading this request: open another and send it again.
+            self.writer.close()
+            self.writer = None
+        length = None
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length is None:
+            raise RuntimeError(f"{method} {path}: an answer without Content-Length")
+        return _Answer(int(status_line.split()[1]), await self.reader.readexactly(length))
+
+    async def post(self, path: str, json: Any) -> _Answer:
+        return await self._send("POST", path, _dumps(json))
+
+    async def get(self, path: str) -> _Answer:
+        return await self._send("GET", path)
+
+    async def aclose(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _client(base: str, kind: str, headers: dict[str, str] | None = None):
+    if kind == "lean":
+        return KeptAliveClient(base, headers)
+    import httpx
+
+    return httpx.AsyncClient(
+        base_url=base,
+        headers=headers,
+        timeout=30,
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+    )
+
+
+async def _desk_clients(base: str, desks: int, password: str, kind: str) -> list:
+    """One signed-in client a desk: its own session cookie and CSRF token."""
     import httpx
 
     clients = []
     for _ in range(desks):
-        client = httpx.AsyncClient(
-            base_url=base,
-            timeout=30,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        )
-        await client.get("/login")
-        signed = await client.post(
-            "/login",
-            data={
-                "username": DESK_USER,
-                "password": password,
-                "_csrf_token": client.cookies["csrftoken"],
-            },
-        )
-        assert signed.status_code == 303, signed.text[:300]
-        client.headers["x-csrftoken"] = client.cookies["csrftoken"]
-        clients.append(client)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as browser:
+            await browser.get("/login")
+            signed = await browser.post(
+                "/login",
+                data={
+                    "username": DESK_USER,
+                    "password": password,
+                    "_csrf_token": browser.cookies["csrftoken"],
+                },
+            )
+            assert signed.status_code == 303, signed.text[:300]
+            cookies = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+            headers = {"cookie": cookies, "x-csrftoken": browser.cookies["csrftoken"]}
+        clients.append(_client(base, kind, headers))
     return clients
 
 
 async def _drive(
     base: str, ceiling: str, tickets: Tickets, password: str, args: argparse.Namespace
 ) -> tuple[Samples, Samples, Samples]:
-    import httpx
-
-    desks = await _desk_clients(base, args.desks, password)
-    plain = [
-        httpx.AsyncClient(
-            base_url=ceiling,
-            timeout=30,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        )
-        for _ in range(args.desks)
-    ]
+    desks = await _desk_clients(base, args.desks, password, args.client)
+    plain = [_client(ceiling, args.client) for _ in range(args.desks)]
     rng = random.Random(args.seed)
 
     async def scan_desk(client, samples: Samples, stop_at: float) -> None:
@@ -546,6 +611,12 @@ async def _drive(
         return samples
 
     try:
+        probe = await plain[0].post("/insert", json={"nonce": uuid.uuid4().hex})
+        if probe.status_code != 200:
+            raise RuntimeError(
+                "The ceiling server does not answer POST /insert: `jiangxin serve` no longer "
+                "serves through uvicorn.run; update bench/checkin_ceiling.py to match."
+            )
         await run(insert_desk, plain, "warm-up", 1.0)
         await run(scan_desk, desks, "warm-up", 1.0)
         scans = Samples(f"check-in over HTTP, {args.desks} desks")
@@ -596,7 +667,7 @@ def _measure_in(tmp: Path, env: dict[str, str], args: argparse.Namespace) -> boo
     )
     try:
         ceiling = _start(
-            [*CEILING, "--host", "127.0.0.1", "--port", str(ceiling_port), "--workers", workers],
+            [*CEILING, "127.0.0.1", str(ceiling_port), workers],
             env,
             ceiling_port,
             tmp / "ceiling.log",
@@ -642,6 +713,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="length of one round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument(
+        "--client",
+        choices=("lean", "httpx"),
+        default="lean",
+        help="the HTTP client of the desks (default: a minimal kept-alive HTTP/1.1 client)",
+    )
     parser.add_argument("--build", help=argparse.SUPPRESS)
     parser.add_argument("--service", help=argparse.SUPPRESS)
     args = parser.parse_args()

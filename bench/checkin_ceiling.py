@@ -83,3 +83,26 @@ def create_app() -> Litestar:
     return Litestar(
         route_handlers=[insert], on_startup=[database.start], on_shutdown=[database.stop]
     )
+
+
+def serve_like_jiangxin(host: str, port: int, workers: int) -> None:
+    """Serve this app exactly as `jiangxin serve` serves the real one (competition.cli._serve:
+    its server, worker processes, socket and logging options), only the app swapped, so the
+    ceiling pays what the real server pays for serving and nothing else."""
+    import uvicorn
+
+    from competition import cli
+
+    serve = uvicorn.run
+
+    def serve_ceiling(_app: str, **options) -> None:
+        serve("bench.checkin_ceiling:create_app", **options)
+
+    uvicorn.run = serve_ceiling
+    cli._serve(host, port, workers)
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve_like_jiangxin(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))

@@ -319,7 +319,9 @@
       if (item.nonce === latestNonce) {
         paint(outcome, texts[outcome] || texts.error, status === 200 ? body : { message: message });
         beep(outcome);
-        refocus();
+        // After a lookup the hand is on the list, not the scanner (and a phone would open its
+        // keyboard); a scanner gun's next keystroke brings the focus back by itself.
+        if (!item.body.entry_id) { refocus(); }
       }
       showPending();
       refreshCounts();
