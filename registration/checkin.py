@@ -4,9 +4,10 @@ check-in for one session.
 Answers, rather than errors, for the things that happen at a venue door: a second scan of the
 same ticket says when it was first checked in; a request retried with the same nonce (a flaky
 network) is answered from the first one and changes nothing. A nonce names one scan of one
-ticket: sent again with another ticket or for another session it is refused, and never answered
-with the first ticket's contestant. (Only check-ins store their nonce; a nonce whose scan was
-refused or "already" checked in changed nothing and may come again.)
+ticket: sent again with another ticket, for another session or by another account it is
+refused, and never answered with the first ticket's contestant. (Only check-ins store their
+nonce; a nonce whose scan was refused or "already" checked in changed nothing and may come
+again.)
 
 The path is built for a busy door (bench/checkin.py): the signature is checked without the
 database, the session is cached, everything else is one read statement that never waits for
@@ -102,7 +103,7 @@ _SCAN_SQL = (
     "e.ticket_number, e.ticket_version, e.review_note, p.name AS person_name, "
     "t.name AS trade_name, t.name_en AS trade_name_en, d.name AS delegation_name, "
     "es.name AS seat_name, ph.id AS photo_id, prev.checked_in_at AS previous_at, "
-    'used.entry AS nonce_entry, used."session" AS nonce_session, '
+    'used.entry AS nonce_entry, used."session" AS nonce_session, used.checked_in_by AS nonce_by, '
     "used.checked_in_at AS nonce_at "
     "FROM competition_session s "
     "JOIN trade st ON st.id = s.trade "
@@ -200,7 +201,9 @@ def _nonce(nonce: str) -> str:
     return nonce
 
 
-def _decide(row: dict[str, Any], presented: _Presented | None) -> CheckInResult | None:
+def _decide(
+    row: dict[str, Any], presented: _Presented | None, actor: Actor
+) -> CheckInResult | None:
     """The answer to a scan from what the database holds, or None: check the contestant in."""
     if row["phase"] not in CHECK_IN_PHASES:
         return _refused(
@@ -212,7 +215,13 @@ def _decide(row: dict[str, Any], presented: _Presented | None) -> CheckInResult 
     if presented is None:
         return _refused(N_("This QR code is not a genuine admission ticket of this system."))
     if row["nonce_entry"] is not None:
-        if row["nonce_entry"] != presented.entry_id or row["nonce_session"] != row["session_id"]:
+        # A retry comes from the desk that made the scan: same ticket, session and account
+        # (the account, not the sign-in: a desk may sign in again before its queue is sent).
+        if (
+            row["nonce_entry"] != presented.entry_id
+            or row["nonce_session"] != row["session_id"]
+            or row["nonce_by"] != actor.user_id
+        ):
             return _refused(
                 N_(
                     "This scan id was already used for another ticket; nothing was checked "
@@ -284,7 +293,7 @@ async def _check_in(
     presented: _Presented | None, session_id: int, nonce: str, actor: Actor
 ) -> CheckInResult:
     row = await _read(presented, session_id, nonce)
-    answer = _decide(row, presented)
+    answer = _decide(row, presented, actor)
     if answer is not None:
         return answer
     assert presented is not None  # _decide refuses a scan without a genuine ticket
@@ -294,7 +303,7 @@ async def _check_in(
             outcome="checked_in", message=N_("Checked in."), checked_in_at=now, **_contestant(row)
         )
     # Another desk stored this ticket (or this nonce) first: answer from what it stored.
-    answer = _decide(await _read(presented, session_id, nonce), presented)
+    answer = _decide(await _read(presented, session_id, nonce), presented, actor)
     if answer is None:
         raise Conflict("The check-in could not be saved. Scan again.", code="check_in_retry")
     return answer

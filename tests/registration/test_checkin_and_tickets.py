@@ -263,6 +263,12 @@ async def test_a_nonce_replayed_with_another_ticket_or_session_is_refused(demo_m
     # With the same ticket at another session (the contestant's own practical one).
     elsewhere = await checkin.redeem_ticket(first_token, practical, nonce, actor=SYSTEM)
     assert elsewhere.outcome == "refused" and str(elsewhere.message) == REUSED
+    # By another account (another desk replaying what it saw): refused too.
+    replayed = await checkin.redeem_ticket(
+        first_token, theory, nonce, actor=Actor(user_id=999, name="another desk")
+    )
+    assert replayed.outcome == "refused" and str(replayed.message) == REUSED
+    assert replayed.entry_id is None
     # With a forged token: not genuine, and still no contestant.
     forged = await checkin.redeem_ticket("JX1.AAAA.BBBB", theory, nonce, actor=SYSTEM)
     assert forged.outcome == "refused" and forged.entry_id is None and forged.name == ""
