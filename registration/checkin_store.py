@@ -14,8 +14,10 @@ process keeps its own connections, each living in one thread: readers (WAL reade
 for the writer) and one writer. Writes are group-committed: the check-ins that arrive while the
 writer is busy go into its next transaction together, each in a savepoint of its own, so
 sixteen desks cost one fsync and one hand-over to the thread instead of sixteen of each, and
-desks wait in this queue rather than in SQLite's busy handler (which sleeps in steps of up to
-100 ms). Between worker processes SQLite's lock still decides, one short transaction at a time.
+desks wait in this queue rather than in SQLite's busy handler. Between worker processes the
+writers also take a blocking file lock first: SQLite's busy handler polls in sleeps of up to
+100 ms, so a process waiting there keeps missing the moment another, busy one lets go, while a
+blocked flock() is woken when it does.
 
 Statements use Piccolo's `{}` placeholders on both databases; values are always parameters.
 """
@@ -23,6 +25,8 @@ Statements use Piccolo's `{}` placeholders on both databases; values are always 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import re
 import sqlite3
 import threading
@@ -63,6 +67,8 @@ class _Connections:
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="jx-checkin-write")
         self.pending: list[tuple[Statement, Statement | None, asyncio.Future]] = []
         self.draining = False
+        self.lock_path = f"{connection_kwargs['database']}-checkin.lock"
+        self.lock_fd: int | None = None
 
     def connection(self) -> sqlite3.Connection:
         connection = getattr(self.local, "connection", None)
@@ -80,6 +86,17 @@ class _Connections:
         alone and its error goes back to its own caller. Each write is (first, then): `then`
         runs only if `first` returned rows; the outcome is (True, rows of first)."""
         connection = self.connection()
+        if self.lock_fd is None:
+            self.lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+        try:
+            return self._commit_batch(connection, batch)
+        finally:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+
+    def _commit_batch(
+        self, connection: sqlite3.Connection, batch: list[tuple[Statement, Statement | None]]
+    ) -> list[tuple[bool, Any]]:
         outcomes: list[tuple[bool, Any]] = []
         connection.execute("BEGIN IMMEDIATE")
         try:
