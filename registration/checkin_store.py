@@ -67,6 +67,7 @@ class _Connections:
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="jx-checkin-write")
         self.pending: list[tuple[Statement, Statement | None, asyncio.Future]] = []
         self.draining = False
+        self.drainer: asyncio.Task | None = None
         self.lock_path = f"{connection_kwargs['database']}-checkin.lock"
         self.lock_fd: int | None = None
 
@@ -136,7 +137,8 @@ class _Connections:
         self.pending.append((first, then, future))
         if not self.draining:
             self.draining = True
-            asyncio.get_running_loop().create_task(self._drain())
+            # Kept, so the loop's weak reference is not the task's only one.
+            self.drainer = asyncio.get_running_loop().create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
