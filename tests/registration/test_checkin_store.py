@@ -48,7 +48,7 @@ async def test_writes_sent_together_commit_together_and_a_failing_one_alone_is_u
         write(entries[0], uuid.uuid4().hex),
         write(999_999_999, uuid.uuid4().hex),  # no such entry: the foreign key refuses it
         write(entries[1], nonce),
-        write(entries[2], nonce),  # the same nonce: stored nothing, not an error
+        write(entries[2], nonce),  # the same nonce again
         return_exceptions=True,
     )
     assert results[0] is True
