@@ -48,6 +48,7 @@ ROLE_LABELS = {
     Role.chief_judge: N_("Chief judge"),
     Role.supervisor: N_("Supervisor"),
     Role.contestant: N_("Contestant"),
+    Role.checkin_clerk: N_("Check-in clerk"),
 }
 
 
@@ -159,6 +160,7 @@ async def _insert_grant(user_id: int, grant: Grant) -> None:
             competition=grant.competition_id,
             delegation=grant.delegation_id,
             trade=grant.trade_id,
+            venue=grant.venue_id,
         )
     )
 
@@ -169,6 +171,7 @@ async def resolve_grant(
     competition_code: str | None = None,
     delegation_code: str | None = None,
     trade_code: str | None = None,
+    venue_code: str | None = None,
 ) -> Grant:
     """Turn codes given on a command line or in a data file into a scoped grant."""
     competition_id = None
@@ -213,7 +216,38 @@ async def resolve_grant(
                 "No trade has the code {value}.", code="trade_not_found", value=trade_code
             )
         return Grant(role=role, competition_id=row["competition"], trade_id=row["id"])
+    if role == Role.checkin_clerk:
+        return await _clerk_grant(competition_id, venue_code, trade_code)
     return Grant(role=role, competition_id=competition_id)
+
+
+async def _clerk_grant(
+    competition_id: int | None, venue_code: str | None, trade_code: str | None
+) -> Grant:
+    """A check-in clerk works the desks of one venue, or of one trade, of one competition."""
+    if competition_id is None or not (venue_code or trade_code):
+        raise ValidationFailed(
+            "A check-in clerk needs a competition and a venue or a trade.", code="scope_required"
+        )
+    if venue_code:
+        row = (
+            await Venue.select(Venue.id)
+            .where((Venue.code == venue_code) & (Venue.competition == competition_id))
+            .first()
+        )
+        if row is None:
+            raise NotFound(
+                "No venue has the code {value}.", code="venue_not_found", value=venue_code
+            )
+        return Grant(role=Role.checkin_clerk, competition_id=competition_id, venue_id=row["id"])
+    row = (
+        await Trade.select(Trade.id)
+        .where((Trade.code == trade_code) & (Trade.competition == competition_id))
+        .first()
+    )
+    if row is None:
+        raise NotFound("No trade has the code {value}.", code="trade_not_found", value=trade_code)
+    return Grant(role=Role.checkin_clerk, competition_id=competition_id, trade_id=row["id"])
 
 
 # ---------------------------------------------------------------------------- sign-in

@@ -39,6 +39,7 @@ class Role(enum.StrEnum):
     chief_judge = "chief_judge"  # 裁判长
     supervisor = "supervisor"  # 监督仲裁
     contestant = "contestant"  # 参赛选手
+    checkin_clerk = "checkin_clerk"  # 检录员: works the check-in desks of one venue or trade
 
 
 class DelegationKind(enum.StrEnum):

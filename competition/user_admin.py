@@ -1,11 +1,11 @@
 """Accounts inside one competition (账号与角色): who holds which scoped role, and the organizer's
 verbs to create accounts, grant and revoke roles, deactivate accounts and reset passwords.
 
-A role given here is always scoped to this competition, and a delegation admin's delegation or a
-judge's trade must belong to it. Changes that reach beyond one competition (deactivating an
-account, resetting its password, removing a role that covers all competitions) are reserved to
-an organizer of all competitions when the account also works elsewhere, so that the organizer of
-one competition cannot lock out people of another.
+A role given here is always scoped to this competition, and a delegation admin's delegation, a
+judge's trade or a check-in clerk's venue or trade must belong to it. Changes that reach beyond
+one competition (deactivating an account, resetting its password, removing a role that covers
+all competitions) are reserved to an organizer of all competitions when the account also works
+elsewhere, so that the organizer of one competition cannot lock out people of another.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from competition.accounts import PASSWORD_MIN_LENGTH, USERNAME_PATTERN, Grant, I
 from competition.db import is_postgres, transaction
 from competition.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from competition.i18n import N_
-from competition.tables import Delegation, Role, RoleGrant, Trade, User, UserSession
+from competition.tables import Delegation, Role, RoleGrant, Trade, User, UserSession, Venue
 
 PAGE_SIZE = 50
 DISPLAY_NAME_MAX = 100
@@ -30,6 +30,8 @@ PHONE_PATTERN = re.compile(r"^[0-9+\- ]{5,20}$")
 # Roles that need a delegation or a trade of the competition to mean anything.
 DELEGATION_ROLES = frozenset({Role.delegation_admin})
 TRADE_ROLES = frozenset({Role.judge, Role.chief_judge})
+# A check-in clerk (检录员) works the desks of one venue, or of one trade.
+DESK_ROLES = frozenset({Role.checkin_clerk})
 
 # Where a grant applies, seen from one competition.
 HERE, EVERYWHERE, ELSEWHERE = "here", "everywhere", "elsewhere"
@@ -40,6 +42,7 @@ class GrantIn:
     role: Role
     delegation_id: int | None = None
     trade_id: int | None = None
+    venue_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class AccountFilter:
     role: Role | None = None
     delegation_id: int | None = None
     trade_id: int | None = None
+    venue_id: int | None = None
     active: bool | None = None
     search: str = ""
 
@@ -97,6 +101,10 @@ _GRANT_COLUMNS = (
     RoleGrant.trade.name,
     RoleGrant.trade.code,
     RoleGrant.trade.competition,
+    RoleGrant.venue,
+    RoleGrant.venue.name,
+    RoleGrant.venue.code,
+    RoleGrant.venue.competition,
     RoleGrant.created_at,
 )
 
@@ -113,7 +121,12 @@ _USER_COLUMNS = (
 
 def _reach(grant: dict[str, Any], competition_id: int) -> str:
     # Older rows may carry only the delegation or the trade; their competition decides.
-    owner = grant["competition"] or grant["delegation.competition"] or grant["trade.competition"]
+    owner = (
+        grant["competition"]
+        or grant["delegation.competition"]
+        or grant["trade.competition"]
+        or grant["venue.competition"]
+    )
     if owner is None:
         return EVERYWHERE
     return HERE if owner == competition_id else ELSEWHERE
@@ -124,9 +137,13 @@ def _here_or_everywhere(competition_id: int):
         (RoleGrant.competition == competition_id)
         | (RoleGrant.delegation.competition == competition_id)
         | (RoleGrant.trade.competition == competition_id)
+        | (RoleGrant.venue.competition == competition_id)
     )
     everywhere = (
-        RoleGrant.competition.is_null() & RoleGrant.delegation.is_null() & RoleGrant.trade.is_null()
+        RoleGrant.competition.is_null()
+        & RoleGrant.delegation.is_null()
+        & RoleGrant.trade.is_null()
+        & RoleGrant.venue.is_null()
     )
     return here | everywhere
 
@@ -158,6 +175,8 @@ async def list_accounts(
         holders = holders.where(RoleGrant.delegation == filters.delegation_id)
     if filters.trade_id is not None:
         holders = holders.where(RoleGrant.trade == filters.trade_id)
+    if filters.venue_id is not None:
+        holders = holders.where(RoleGrant.venue == filters.venue_id)
 
     conditions = [User.id.is_in(holders)]
     if filters.active is not None:
@@ -231,6 +250,10 @@ def _scope_errors(grant: GrantIn) -> dict[str, str]:
         return {"delegation": N_("Choose the delegation this admin works for.")}
     if grant.role in TRADE_ROLES and grant.trade_id is None:
         return {"trade": N_("Choose the trade this judge works in.")}
+    if grant.role in DESK_ROLES and (grant.venue_id is None) == (grant.trade_id is None):
+        return {
+            "venue": N_("Choose either the venue or the trade whose check-in this clerk works.")
+        }
     return {}
 
 
@@ -245,7 +268,8 @@ def _normalise(grant: GrantIn) -> GrantIn:
     return GrantIn(
         role=grant.role,
         delegation_id=grant.delegation_id if grant.role in DELEGATION_ROLES else None,
-        trade_id=grant.trade_id if grant.role in TRADE_ROLES else None,
+        trade_id=grant.trade_id if grant.role in TRADE_ROLES | DESK_ROLES else None,
+        venue_id=grant.venue_id if grant.role in DESK_ROLES else None,
     )
 
 
@@ -260,8 +284,9 @@ def _raise_invalid(errors: dict[str, str]) -> None:
 
 
 async def _resolve_scope(competition_id: int, grant: GrantIn) -> Grant:
-    """The grant as stored, after checking its delegation or trade belongs to this competition."""
-    delegation_name = trade_name = None
+    """The grant as stored, after checking its delegation, trade or venue belongs to this
+    competition."""
+    delegation_name = trade_name = venue_name = None
     if grant.delegation_id is not None:
         row = (
             await Delegation.select(Delegation.name)
@@ -292,6 +317,19 @@ async def _resolve_scope(competition_id: int, grant: GrantIn) -> Grant:
                 field_errors={"trade": "The chosen trade does not belong to this competition."},
             )
         trade_name = row["name"]
+    if grant.venue_id is not None:
+        row = (
+            await Venue.select(Venue.name)
+            .where((Venue.id == grant.venue_id) & (Venue.competition == competition_id))
+            .first()
+        )
+        if row is None:
+            raise ValidationFailed(
+                "The chosen venue does not belong to this competition.",
+                code="foreign_venue",
+                field_errors={"venue": "The chosen venue does not belong to this competition."},
+            )
+        venue_name = row["name"]
     return Grant(
         role=grant.role,
         competition_id=competition_id,
@@ -299,6 +337,8 @@ async def _resolve_scope(competition_id: int, grant: GrantIn) -> Grant:
         delegation_name=delegation_name,
         trade_id=grant.trade_id,
         trade_name=trade_name,
+        venue_id=grant.venue_id,
+        venue_name=venue_name,
     )
 
 
@@ -309,12 +349,14 @@ def _grant_audit(username: str, grant: Grant | dict[str, Any]) -> dict[str, Any]
             "role": grant.role.value,
             "delegation": grant.delegation_name,
             "trade": grant.trade_name,
+            "venue": grant.venue_name,
         }
     return {
         "username": username,
         "role": grant["role"],
         "delegation": grant["delegation.name"],
         "trade": grant["trade.name"],
+        "venue": grant["venue.name"],
     }
 
 
@@ -415,7 +457,9 @@ async def add_grant(competition_id: int, user_id: int, grant: GrantIn, identity:
         resolved = await _resolve_scope(competition_id, grant)
         for held in account.grants_at(HERE, EVERYWHERE):
             same_scope = (
-                held["delegation"] == resolved.delegation_id and held["trade"] == resolved.trade_id
+                held["delegation"] == resolved.delegation_id
+                and held["trade"] == resolved.trade_id
+                and held["venue"] == resolved.venue_id
             )
             if held["role"] == grant.role.value and same_scope:
                 raise Conflict("The account already has this role.", code="grant_exists")
@@ -425,6 +469,7 @@ async def add_grant(competition_id: int, user_id: int, grant: GrantIn, identity:
             competition=competition_id,
             delegation=resolved.delegation_id,
             trade=resolved.trade_id,
+            venue=resolved.venue_id,
         )
         await row.save()
         await audit.record(

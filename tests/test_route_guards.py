@@ -49,6 +49,7 @@ DEMO_USERS = {
     Role.chief_judge: "chief",
     Role.supervisor: "supervisor",
     Role.contestant: "contestant",
+    Role.checkin_clerk: "clerk",  # the desks of venue QHGZ, where the demo's first session is
 }
 
 PUBLIC = "public"
@@ -58,6 +59,7 @@ OVERSIGHT = frozenset({Role.organizer, Role.supervisor})
 DELEGATION = frozenset({Role.delegation_admin})
 CONTESTANT = frozenset({Role.contestant})
 ENTRY_VIEWERS = frozenset({Role.contestant, Role.delegation_admin, Role.organizer})
+DESK = frozenset({Role.organizer, Role.checkin_clerk})
 
 # (method or "*", path, audience). Path parameters are written {name}; their names and types
 # do not matter for matching. A path ending in "*" covers every path that starts with it.
@@ -91,6 +93,10 @@ ROUTE_TABLE: list[tuple[str, str, str | frozenset[Role]]] = [
     ("GET", "/supervisor/competitions/{competition_id}/*", frozenset({Role.supervisor})),
     ("GET", "/me", CONTESTANT),
     ("*", "/me/*", CONTESTANT),
+    # Check-in: a clerk's home lists their sessions; a session's desk (counts, photos of its
+    # contestants) is worked by organizers and the clerks of its venue or trade.
+    ("GET", "/desk", frozenset({Role.checkin_clerk})),
+    ("GET", "/desk/sessions/*", DESK),
     # Registration: anyone may sign up; a photo is seen by its contestant, their delegation
     # and the organizer, never by judges (they score anonymous codes); the ticket-signing
     # public key is public so anyone can verify a ticket.
@@ -106,7 +112,9 @@ ROUTE_TABLE: list[tuple[str, str, str | frozenset[Role]]] = [
     ("GET", "/api/competitions/{competition_id}/trades", PUBLIC),
     ("GET", "/api/competitions/{competition_id}/delegations", OVERSIGHT),
     ("POST", "/api/competitions/{competition_id}/phase", ORGANIZER),
-    ("POST", "/api/checkin", ORGANIZER),
+    ("POST", "/api/checkin", DESK),
+    ("POST", "/api/checkin/lookup", DESK),
+    ("POST", "/api/checkin/entry", DESK),
 ]
 
 SAFE_METHODS = {"GET", "HEAD"}

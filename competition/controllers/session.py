@@ -26,6 +26,7 @@ ROLE_HOMES: dict[Role, str] = {
     Role.chief_judge: "/chief",
     Role.judge: "/judge",
     Role.delegation_admin: "/delegation",
+    Role.checkin_clerk: "/desk",
     Role.contestant: "/me",
 }
 

@@ -21,12 +21,14 @@ from competition.web.templating import page
 
 # Kept out of every re-rendered form: a password is never sent back to the browser.
 PASSWORD_FIELDS = ("password", "password_confirm")
-ACCOUNT_FIELDS = ("username", "display_name", "phone", "role", "delegation", "trade")
+ACCOUNT_FIELDS = ("username", "display_name", "phone", "role", "delegation", "trade", "venue")
+GRANT_FIELDS = ("role", "delegation", "trade", "venue")
 STATUS_CHOICES = ("active", "inactive")
 
 
 def _int_or_none(value: str) -> int | None:
-    return parse_int(value)
+    """An id from a form or query string; anything else (or out of range) is no choice."""
+    return parse_int(value, minimum=1)
 
 
 def _role_or_none(value: str) -> Role | None:
@@ -44,6 +46,7 @@ def read_grant(data: dict[str, str]) -> GrantIn | None:
         role=role,
         delegation_id=_int_or_none(data.get("delegation", "")),
         trade_id=_int_or_none(data.get("trade", "")),
+        venue_id=_int_or_none(data.get("venue", "")),
     )
 
 
@@ -54,9 +57,11 @@ def _kept(data: dict[str, str]) -> dict[str, str]:
 async def _choices(competition_id: int) -> dict[str, Any]:
     delegations = await catalogue.delegations(competition_id)
     trades = await catalogue.trades(competition_id)
+    venues = await catalogue.venues(competition_id)
     return {
         "delegation_options": [(d["id"], f"{d['code']} {d['name']}") for d in delegations],
         "trade_options": [(t["id"], f"{t['code']} {t['name']}") for t in trades],
+        "venue_options": [(v["id"], f"{v['code']} {v['name']}") for v in venues],
         "roles": list(Role),
     }
 
@@ -74,6 +79,7 @@ class UsersController(Controller):
         role: FromQuery[str] = "",
         delegation: FromQuery[str] = "",
         trade: FromQuery[str] = "",
+        venue: FromQuery[str] = "",
         status: FromQuery[str] = "",
         q: FromQuery[str] = "",
         page_number: FromQuery[int] = 1,
@@ -84,6 +90,7 @@ class UsersController(Controller):
             "role": role if _role_or_none(role) else "",
             "delegation": delegation if _int_or_none(delegation) is not None else "",
             "trade": trade if _int_or_none(trade) is not None else "",
+            "venue": venue if _int_or_none(venue) is not None else "",
             "status": status if status in STATUS_CHOICES else "",
             "q": q.strip()[:100],
         }
@@ -93,6 +100,7 @@ class UsersController(Controller):
                 role=_role_or_none(filters["role"]),
                 delegation_id=_int_or_none(filters["delegation"]),
                 trade_id=_int_or_none(filters["trade"]),
+                venue_id=_int_or_none(filters["venue"]),
                 active=None if not filters["status"] else filters["status"] == "active",
                 search=filters["q"],
             ),
@@ -250,7 +258,7 @@ class UsersController(Controller):
             competition=await services.get_competition(competition_id),
             account=account,
             is_self=account["id"] == request.user.user_id,
-            values={k: values.get(k, "") for k in ("role", "delegation", "trade")},
+            values={k: values.get(k, "") for k in GRANT_FIELDS},
             errors=translate_field_errors(exc) if exc else {},
             error=translate_error(exc) if exc else None,
             min_length=user_admin.PASSWORD_MIN_LENGTH,

@@ -240,6 +240,7 @@ async def load_demo() -> DemoSummary:
             competition_code=read("competition.csv")[0]["code"],
             delegation_code=login.scope if login.role == Role.delegation_admin else None,
             trade_code=login.scope if login.role in (Role.judge, Role.chief_judge) else None,
+            venue_code=login.scope if login.role == Role.checkin_clerk else None,
         )
         if login.role in (Role.organizer, Role.supervisor, Role.contestant):
             # Unscoped: the demo organizer and supervisor see every competition here.

@@ -1,9 +1,14 @@
-"""The check-in desk (检录台): organizers scan admission tickets at the venue door.
+"""The check-in desk (检录台): organizers and check-in clerks admit contestants at the door.
 
 The desk page works with a USB scanner gun (it types the token and Enter into a focused input)
-and with a phone or tablet camera (decoded in the browser). Every scan carries a nonce made in
-the browser, so a scan retried after a network failure is answered from the first attempt
-instead of being counted twice (registration.checkin.redeem_ticket).
+and with a phone or tablet camera (decoded in the browser); when a QR code will not scan, the
+desk looks the contestant up (POSTed, so names and ID digits stay out of URLs and logs) and
+checks them in with one tap. Every scan carries a nonce made in the browser, so a scan retried
+after a network failure is answered from the first attempt instead of being counted twice
+(registration.checkin).
+
+Two doors to the same desk: an organizer's, inside the competition's menu, and a check-in
+clerk's, under /desk, for the sessions of the clerk's venue or trade only.
 """
 
 from __future__ import annotations
@@ -12,25 +17,27 @@ import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Template
-from piccolo.query.functions.aggregate import Count
 
-from competition import catalogue, clock, services
+from competition import clock, services
 from competition.errors import NotFound, ValidationFailed
 from competition.i18n import N_, gettext
-from competition.tables import EventKind, Role
+from competition.tables import Role
 from competition.web.access import require_competition, roles
-from competition.web.templating import page
-from registration import checkin
+from competition.web.templating import localized, page
+from registration import checkin, checkin_lookup, desks
 from registration.checkin import CHECK_IN_PHASES, CheckInResult
-from registration.tables import CheckIn, Entry, EntryStatus
+from registration.checkin_lookup import LookupHit
+from registration.controllers.tickets import photo_response
+from registration.tables import EntryStatus
 
 RECENT_SCANS = 20
 # Many trades start at the same hour: the chooser's shortcuts show the busiest sessions first.
 CURRENT_CARDS = 12
 CAMERA_DEBOUNCE_MS = 3000
+DB_ID = msgspec.Meta(ge=1, le=2_147_483_647)  # an id the integer columns can hold
 
 # Texts the desk script shows; translated on the server so the script carries no language.
 DESK_TEXTS = {
@@ -51,14 +58,39 @@ DESK_TEXTS = {
     "camera_denied": N_("The camera could not be opened: {error}"),
     "camera_loading": N_("Starting the camera…"),
     "camera_hint": N_("Hold the QR code of the admission ticket in front of the camera."),
+    "lookup_searching": N_("Searching…"),
+    "lookup_none": N_("No contestant of this session matches."),
+    "lookup_more": N_("More contestants match than are shown: type more of the name or number."),
+    "lookup_check_in": N_("Check in"),
+    "lookup_failed": N_("The search did not reach the server. Try again."),
+    "lookup_ticket": N_("Ticket number"),
+    "lookup_id": N_("ID number"),
+    "lookup_done": N_("Checked in at {time}"),
+    "by_lookup": N_("found by lookup"),
 }
+HIT_STATUS = {EntryStatus.revoked: N_("Revoked")}
 
 
 class ScanIn(msgspec.Struct):
     """One scan at the desk: the text of the QR code and a nonce made by the scanning page."""
 
-    session_id: int
+    session_id: Annotated[int, DB_ID]
     token: Annotated[str, msgspec.Meta(max_length=2000)]
+    nonce: Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class LookupIn(msgspec.Struct):
+    """A search at the desk: a ticket number, the last digits of the ID number, or a name."""
+
+    session_id: Annotated[int, DB_ID]
+    query: Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class LookupCheckIn(msgspec.Struct):
+    """Check in a contestant found by lookup, with a nonce made by the page like a scan's."""
+
+    session_id: Annotated[int, DB_ID]
+    entry_id: Annotated[int, DB_ID]
     nonce: Annotated[str, msgspec.Meta(max_length=200)]
 
 
@@ -75,10 +107,35 @@ class ScanOut(msgspec.Struct):
     photo_url: str | None
 
 
+class HitOut(msgspec.Struct):
+    entry_id: int
+    name: str
+    ticket_number: str
+    trade: str
+    delegation: str
+    id_number: str  # masked
+    photo_url: str | None
+    status: str  # "" when approved, else why the contestant may not sit, e.g. "Revoked"
+    seat: str  # the practical session the contestant sits, "" if none
+    checked_in_time: str  # local HH:MM at this session, "" if not yet
+
+
+class LookupOut(msgspec.Struct):
+    hits: list[HitOut]
+    more: bool
+    message: str  # "" when there are hits and no more
+
+
 class DeskStatus(msgspec.Struct):
     session_id: int
     checked_in: int
     expected: int
+
+
+def _photo_url(session_id: int, entry_id: int | None, has_photo: bool) -> str | None:
+    if not has_photo or entry_id is None:
+        return None
+    return f"/desk/sessions/{session_id}/entries/{entry_id}/photo"
 
 
 def _message(result: CheckInResult) -> str:
@@ -88,7 +145,7 @@ def _message(result: CheckInResult) -> str:
     return gettext(result.message, **params)
 
 
-def scan_out(result: CheckInResult) -> ScanOut:
+def scan_out(result: CheckInResult, session_id: int) -> ScanOut:
     return ScanOut(
         outcome=result.outcome,
         message=_message(result),
@@ -96,80 +153,63 @@ def scan_out(result: CheckInResult) -> ScanOut:
         checked_in_time=clock.format_datetime(result.checked_in_at, "%H:%M"),
         entry_id=result.entry_id,
         name=result.name,
-        trade=result.trade,
+        trade=localized(result.trade, result.trade_en),
         ticket_number=result.ticket_number,
         delegation=result.delegation,
-        photo_url=f"/photos/entries/{result.entry_id}.jpg"
-        if result.has_photo and result.entry_id
-        else None,
+        photo_url=_photo_url(session_id, result.entry_id, result.has_photo),
     )
 
 
-async def _session_of(competition_id: int, session_id: int) -> dict[str, Any]:
+def _hit_out(hit: LookupHit, session_id: int) -> HitOut:
+    status = HIT_STATUS.get(EntryStatus(hit.status))
+    return HitOut(
+        entry_id=hit.entry_id,
+        name=hit.name,
+        ticket_number=hit.ticket_number,
+        trade=localized(hit.trade, hit.trade_en),
+        delegation=hit.delegation,
+        id_number=hit.id_number,
+        photo_url=_photo_url(session_id, hit.entry_id, hit.has_photo),
+        status=gettext(status) if status else "",
+        seat=hit.seat,
+        checked_in_time=clock.format_datetime(hit.checked_in_at, "%H:%M"),
+    )
+
+
+async def _desk_session(request: Request, session_id: int) -> dict[str, Any]:
     session = await checkin.session_info(session_id)
-    if session["trade.competition"] != competition_id:
-        raise NotFound("The session was not found.", code="session_not_found")
+    desks.require_desk(request.user, session)
     return session
 
 
-async def _desk_counts(session: dict[str, Any]) -> DeskStatus:
-    """Checked in at this session / approved entries expected there: everyone of the trade
-    sits its theory and oral sessions, and each their own practical one."""
-    expected = Entry.count().where(
-        (Entry.trade == session["trade"]) & (Entry.status == EntryStatus.approved)
+async def _desk_page(session: dict[str, Any], *, back: str, organizer_menu: bool) -> Template:
+    competition = await services.get_competition(session["trade.competition"])
+    base = f"/desk/sessions/{session['id']}"
+    return page(
+        "registration/checkin/desk.html",
+        competition=competition,
+        session=session,
+        counts=await desks.desk_counts(session),
+        open=competition["phase"] in CHECK_IN_PHASES,
+        back=back,
+        organizer_menu=organizer_menu,
+        desk={
+            "session_id": session["id"],
+            "api": "/api/checkin",
+            "lookup": "/api/checkin/lookup",
+            "lookup_check_in": "/api/checkin/entry",
+            "status": f"{base}/status.json",
+            "recent": RECENT_SCANS,
+            "debounce_ms": CAMERA_DEBOUNCE_MS,
+            "jsqr": "/static/vendor/jsQR.js",
+            "texts": {key: gettext(text) for key, text in DESK_TEXTS.items()},
+        },
     )
-    if session["event"] == EventKind.practical:
-        expected = expected.where(Entry.session == session["id"])
-    return DeskStatus(
-        session_id=session["id"],
-        checked_in=await CheckIn.count().where(CheckIn.session == session["id"]),
-        expected=await expected,
-    )
-
-
-async def _session_board(competition_id: int) -> list[dict[str, Any]]:
-    """Every session of the competition with its counts, in time order."""
-    sessions = await catalogue.sessions(competition_id)
-    by_trade: dict[int, int] = {}
-    by_session: dict[int, int] = {}
-    for row in (
-        await Entry.select(Entry.trade, Entry.session, Count(alias="n"))
-        .where((Entry.competition == competition_id) & (Entry.status == EntryStatus.approved))
-        .group_by(Entry.trade, Entry.session)
-    ):
-        by_trade[row["trade"]] = by_trade.get(row["trade"], 0) + row["n"]
-        if row["session"] is not None:
-            by_session[row["session"]] = row["n"]
-    checked = {
-        row["session"]: row["n"]
-        for row in await CheckIn.select(CheckIn.session, Count(alias="n"))
-        .where(CheckIn.session.trade.competition == competition_id)
-        .group_by(CheckIn.session)
-    }
-    for s in sessions:
-        s["expected"] = (
-            by_session.get(s["id"], 0)
-            if s["event"] == EventKind.practical
-            else by_trade.get(s["trade"], 0)
-        )
-        s["checked_in"] = checked.get(s["id"], 0)
-        s["day"] = clock.local_time(s["starts_at"]).date()
-    return sessions
-
-
-def _current(sessions: list[dict[str, Any]], now: dt.datetime) -> list[dict[str, Any]]:
-    """The sessions running now; if none, those starting next."""
-    running = [s for s in sessions if s["starts_at"] <= now < s["ends_at"]]
-    if running:
-        return running
-    upcoming = [s for s in sessions if s["starts_at"] > now]
-    if not upcoming:
-        return []
-    first = min(s["starts_at"] for s in upcoming)
-    return [s for s in upcoming if s["starts_at"] == first]
 
 
 class CheckInController(Controller):
+    """The organizer's door: every session of the competition, inside its menu."""
+
     path = "/org/competitions/{competition_id:int}/checkin"
     opt = roles(Role.organizer)
     include_in_schema = False
@@ -178,8 +218,8 @@ class CheckInController(Controller):
     async def choose_session(self, request: Request, competition_id: FromPath[int]) -> Template:
         require_competition(request.user, competition_id, Role.organizer)
         competition = await services.get_competition(competition_id)
-        sessions = await _session_board(competition_id)
-        current = _current(sessions, clock.now())
+        sessions = await desks.session_board(competition_id)
+        current = desks.current(sessions, clock.now())
         days: dict[dt.date, list[dict[str, Any]]] = {}
         for s in sessions:
             days.setdefault(s["day"], []).append(s)
@@ -200,38 +240,62 @@ class CheckInController(Controller):
         self, request: Request, competition_id: FromPath[int], session_id: FromPath[int]
     ) -> Template:
         require_competition(request.user, competition_id, Role.organizer)
-        competition = await services.get_competition(competition_id)
-        session = await _session_of(competition_id, session_id)
-        base = f"/org/competitions/{competition_id}/checkin"
-        return page(
-            "registration/checkin/desk.html",
-            competition=competition,
-            session=session,
-            counts=await _desk_counts(session),
-            open=competition["phase"] in CHECK_IN_PHASES,
-            desk={
-                "session_id": session_id,
-                "api": "/api/checkin",
-                "status": f"{base}/{session_id}/status.json",
-                "recent": RECENT_SCANS,
-                "debounce_ms": CAMERA_DEBOUNCE_MS,
-                "jsqr": "/static/vendor/jsQR.js",
-                "texts": {key: gettext(text) for key, text in DESK_TEXTS.items()},
-            },
+        session = await checkin.session_info(session_id)
+        if session["trade.competition"] != competition_id:
+            raise NotFound("The session was not found.", code="session_not_found")
+        return await _desk_page(
+            session, back=f"/org/competitions/{competition_id}/checkin", organizer_menu=True
         )
 
-    @get("/{session_id:int}/status.json")
-    async def status(
-        self, request: Request, competition_id: FromPath[int], session_id: FromPath[int]
-    ) -> DeskStatus:
-        require_competition(request.user, competition_id, Role.organizer)
-        return await _desk_counts(await _session_of(competition_id, session_id))
+
+@get("/desk", opt=roles(Role.checkin_clerk), include_in_schema=False)
+async def clerk_home(request: Request) -> Template:
+    """The check-in clerk's home: the sessions of their venue or trade, today's first."""
+    sessions = await desks.clerk_board(request.user)
+    today = clock.local_time(clock.now()).date()
+    todays, other_days = desks.today_first(sessions, today)
+    return page(
+        "registration/checkin/clerk_home.html",
+        today=today,
+        todays=todays,
+        other_days=other_days,
+        grants=request.user.grants_for(Role.checkin_clerk),
+    )
+
+
+class DeskController(Controller):
+    """The clerk's door (organizers may use it too): one session's desk, its counts and the
+    photos of its contestants."""
+
+    path = "/desk/sessions/{session_id:int}"
+    opt = roles(*desks.DESK_ROLES)
+    include_in_schema = False
+
+    @get("/")
+    async def desk(self, request: Request, session_id: FromPath[int]) -> Template:
+        session = await _desk_session(request, session_id)
+        if desks.works_as_clerk(request.user, session):
+            return await _desk_page(session, back="/desk", organizer_menu=False)
+        back = f"/org/competitions/{session['trade.competition']}/checkin"
+        return await _desk_page(session, back=back, organizer_menu=True)
+
+    @get("/status.json")
+    async def status(self, request: Request, session_id: FromPath[int]) -> DeskStatus:
+        session = await _desk_session(request, session_id)
+        return DeskStatus(**await desks.desk_counts(session))
+
+    @get("/entries/{entry_id:int}/photo")
+    async def photo(
+        self, request: Request, session_id: FromPath[int], entry_id: FromPath[int]
+    ) -> Response:
+        session = await _desk_session(request, session_id)
+        return await photo_response(request, await checkin_lookup.photo_owner(session, entry_id))
 
 
 class CheckInApi(Controller):
     path = "/api/checkin"
     tags = ("check-in",)
-    opt = roles(Role.organizer)
+    opt = roles(*desks.DESK_ROLES)
 
     @post(
         "/",
@@ -243,16 +307,57 @@ class CheckInApi(Controller):
             "`checked_in`, `already` (with the time of the first check-in) or `refused` (with "
             "the reason). Send a fresh random `nonce` with every scan and the SAME nonce when "
             "retrying a request whose answer was lost: a retry is answered from the first "
-            "attempt and changes nothing. Unsafe methods need the `x-csrftoken` header."
+            "attempt and changes nothing; a nonce sent again with another ticket or session is "
+            "refused. Organizers of the competition and check-in clerks of the session's venue "
+            "or trade may scan. Unsafe methods need the `x-csrftoken` header."
         ),
     )
     async def scan(self, request: Request, data: JSONBody[ScanIn]) -> ScanOut:
-        session = await checkin.session_info(data.session_id)
-        require_competition(request.user, session["trade.competition"], Role.organizer)
+        await _desk_session(request, data.session_id)
         result = await checkin.redeem_ticket(
             data.token, data.session_id, data.nonce, actor=request.user.actor
         )
-        return scan_out(result)
+        return scan_out(result, data.session_id)
+
+    @post(
+        "/lookup",
+        status_code=200,
+        summary="Find a contestant of a session when the QR code will not scan",
+        description=(
+            "Searches the contestants of the session's trade by ticket number (or its end), "
+            "the last digits of the resident ID (at least 4) or part of the name. The answer "
+            "shows masked data only. The search is a POST so that it never appears in a URL."
+        ),
+    )
+    async def lookup(self, request: Request, data: JSONBody[LookupIn]) -> LookupOut:
+        session = await _desk_session(request, data.session_id)
+        found = await checkin_lookup.find_contestants(session, data.query)
+        message = ""
+        if not found.hits:
+            message = gettext(DESK_TEXTS["lookup_none"])
+        elif found.more:
+            message = gettext(DESK_TEXTS["lookup_more"])
+        return LookupOut(
+            hits=[_hit_out(hit, data.session_id) for hit in found.hits],
+            more=found.more,
+            message=message,
+        )
+
+    @post(
+        "/entry",
+        status_code=200,
+        summary="Check in a contestant found by lookup",
+        description=(
+            "The same check-in as a scan, for an entry found with the lookup; the audit record "
+            "says it was found by lookup. The nonce works as for a scan."
+        ),
+    )
+    async def check_in_entry(self, request: Request, data: JSONBody[LookupCheckIn]) -> ScanOut:
+        await _desk_session(request, data.session_id)
+        result = await checkin.check_in_entry(
+            data.entry_id, data.session_id, data.nonce, actor=request.user.actor
+        )
+        return scan_out(result, data.session_id)
 
 
-ROUTES = [CheckInController, CheckInApi]
+ROUTES = [CheckInController, clerk_home, DeskController, CheckInApi]

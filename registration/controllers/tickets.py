@@ -108,9 +108,13 @@ async def entry_photo(request: Request, filename: FromPath[str]) -> Response:
     scope = await require_entry_access(
         request.user, entry_id, Role.contestant, Role.delegation_admin, Role.organizer
     )
-    meta = (
-        await Photo.select(Photo.sha256, Photo.mime).where(Photo.person == scope["person"]).first()
-    )
+    return await photo_response(request, scope["person"])
+
+
+async def photo_response(request: Request, person_id: int) -> Response:
+    """A person's photo, cached briefly by the browser that may see it (also the check-in
+    desk's thumbnails: registration.controllers.checkin)."""
+    meta = await Photo.select(Photo.sha256, Photo.mime).where(Photo.person == person_id).first()
     if meta is None:
         raise NotFound("The photo was not found.", code="photo_not_found")
     etag = f'"{meta["sha256"]}"'
@@ -122,7 +126,7 @@ async def entry_photo(request: Request, filename: FromPath[str]) -> Response:
     }
     if _etag_matches(request.headers.get("if-none-match", ""), etag):
         return Response(b"", status_code=304, headers=headers)
-    photo = await Photo.select(Photo.content).where(Photo.person == scope["person"]).first()
+    photo = await Photo.select(Photo.content).where(Photo.person == person_id).first()
     if photo is None:  # replaced or removed between the two reads
         raise NotFound("The photo was not found.", code="photo_not_found")
     return Response(photo["content"], media_type=meta["mime"] or "image/jpeg", headers=headers)

@@ -1,13 +1,11 @@
 // Check-in desk (检录台): a USB scanner gun or the device camera reads the admission ticket's
-// QR code; every scan is sent with a nonce made here and, when the network fails, kept and
-// sent again with the SAME nonce until the server answers, so a scan is never counted twice.
+// QR code, or the desk looks the contestant up when the code will not scan; every check-in is
+// sent with a nonce made here and, when the network fails, kept and sent again with the SAME
+// nonce until the server answers, so a scan is never counted twice.
 // No dependencies; jsQR (static/vendor) is loaded only when the browser has no BarcodeDetector.
 (function () {
   "use strict";
 
-  var STORE_MAX_AGE_MS = 12 * 60 * 60 * 1000;  // an unsent scan older than this is dropped
-  var RETRY_FIRST_MS = 1000;
-  var RETRY_MAX_MS = 15000;
   var STATUS_POLL_MS = 20000;
   var DECODE_EVERY_MS = 120;
   var DECODE_MAX_SIDE = 640;
@@ -16,6 +14,111 @@
     // The style, not the `hidden` attribute: the phone layout gives rows and boxes a display.
     element.style.display = visible ? "" : "none";
   }
+
+  // ---------------------------------------------------------------- the retry queue
+  //
+  // A small module of its own (window.JxRetryQueue), to be shared by every page that must not
+  // lose a request while the network comes and goes (the judges' tablets next). Each item is
+  // {nonce, at, url, body}: POSTed as JSON (body carries the nonce, so the server can answer a
+  // repeat from the first attempt), kept in localStorage until the server answers, and sent
+  // again with growing pauses. Needs only fetch (window.jxFetch adds the CSRF header).
+  function JxRetryQueue(options) {
+    var maxAge = options.maxAgeMs || 12 * 60 * 60 * 1000;  // older unsent items are dropped
+    var firstDelay = options.retryFirstMs || 1000;
+    var maxDelay = options.retryMaxMs || 15000;
+    var post = options.post || window.jxFetch;
+    var items = load();
+    var inflight = {};
+    var timer = null;
+    var delay = firstDelay;
+
+    function load() {
+      try {
+        var stored = JSON.parse(window.localStorage.getItem(options.storeKey) || "[]");
+        var cutoff = Date.now() - maxAge;
+        return Array.isArray(stored) ? stored.filter(function (i) {
+          return i && i.at > cutoff && i.url && i.body;
+        }) : [];
+      } catch (error) {
+        return [];
+      }
+    }
+
+    function save() {
+      try {
+        window.localStorage.setItem(options.storeKey, JSON.stringify(items));
+      } catch (error) {
+        // Private browsing or a full store: the page still works, only a reload forgets.
+      }
+    }
+
+    // Worth another try with the same nonce: the server or the way to it failed, or the
+    // sign-in lapsed (the item waits while someone signs in again in another tab).
+    function retryable(status) {
+      return status >= 500 || status === 401 || status === 408 || status === 429;
+    }
+
+    function forget(item) {
+      items = items.filter(function (i) { return i.nonce !== item.nonce; });
+      save();
+    }
+
+    function schedule() {
+      if (timer !== null) { return; }
+      timer = window.setTimeout(function () {
+        timer = null;
+        flush();
+      }, delay);
+      delay = Math.min(delay * 2, maxDelay);
+    }
+
+    function waiting(item) {
+      schedule();
+      if (options.onWaiting) { options.onWaiting(item); }
+    }
+
+    function send(item) {
+      if (inflight[item.nonce]) { return; }
+      inflight[item.nonce] = true;
+      post(item.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(item.body)
+      }).then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          delete inflight[item.nonce];
+          if (retryable(response.status)) {
+            waiting(item);
+          } else {
+            forget(item);
+            delay = firstDelay;
+            options.onAnswer(item, response.status, body);
+          }
+        });
+      }, function () {
+        delete inflight[item.nonce];
+        waiting(item);
+      });
+    }
+
+    function flush() {
+      items.forEach(send);
+    }
+
+    window.addEventListener("online", flush);
+    return {
+      add: function (item) {
+        items.push(item);
+        save();
+        send(item);
+      },
+      flush: flush,
+      size: function () { return items.length; },
+      retrying: function () { return items.length > 0 && timer !== null; },
+      last: function () { return items.length ? items[items.length - 1] : null; }
+    };
+  }
+  window.JxRetryQueue = JxRetryQueue;
 
   // ---------------------------------------------------------------- session chooser
 
@@ -57,17 +160,16 @@
       hex.slice(20)].join("-");
   }
 
-  function readStore(key) {
+  function readList(key) {
     try {
       var items = JSON.parse(window.localStorage.getItem(key) || "[]");
-      var cutoff = Date.now() - STORE_MAX_AGE_MS;
-      return Array.isArray(items) ? items.filter(function (i) { return i.at > cutoff; }) : [];
+      return Array.isArray(items) ? items : [];
     } catch (error) {
       return [];
     }
   }
 
-  function writeStore(key, items) {
+  function writeList(key, items) {
     try {
       window.localStorage.setItem(key, JSON.stringify(items));
     } catch (error) {
@@ -82,12 +184,18 @@
     }).join(":");
   }
 
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text) { node.textContent = text; }
+    return node;
+  }
+
   function setupDesk() {
     var configNode = document.getElementById("desk-config");
     if (!configNode) { return; }
     var config = JSON.parse(configNode.textContent);
     var texts = config.texts;
-    var pendingKey = "jx-checkin-pending-" + config.session_id;
     var recentKey = "jx-checkin-recent-" + config.session_id;
 
     var form = document.getElementById("scan-form");
@@ -98,14 +206,11 @@
     var recentEmpty = document.getElementById("recent-empty");
     var field = function (id) { return document.getElementById(id); };
 
-    var pending = readStore(pendingKey);  // scans not yet answered: {token, nonce, at}
-    var recent = readStore(recentKey);    // the last answers, newest first
-    var inflight = {};
+    var recent = readList(recentKey).slice(0, config.recent);  // the last answers, newest first
     var latestNonce = null;
-    var retryTimer = null;
-    var retryDelay = RETRY_FIRST_MS;
     var cameraSeen = {};  // token -> when the camera last saw it
     var cameraOn = false;
+    var lookupButtons = {};  // nonce -> the button of the lookup hit it checks in
 
     // ---- the result card and the list of recent scans
 
@@ -115,11 +220,9 @@
         var li = document.createElement("li");
         li.setAttribute("data-outcome", item.outcome);
         [["when", clock(item.at)], ["who", item.name || "—"], ["ticket", item.ticket || ""],
-          ["what", item.message || ""]].forEach(function (part) {
-          var span = document.createElement("span");
-          span.className = part[0];
-          span.textContent = part[1];
-          li.appendChild(span);
+          ["what", item.message || ""], ["via", item.lookup ? texts.by_lookup : ""]
+        ].forEach(function (part) {
+          if (part[1]) { li.appendChild(element("span", part[0], part[1])); }
         });
         recentList.appendChild(li);
       });
@@ -136,7 +239,7 @@
         recent = recent.slice(0, config.recent);
       }
       Object.keys(values).forEach(function (k) { item[k] = values[k]; });
-      writeStore(recentKey, recent);
+      writeList(recentKey, recent);
       renderRecent();
     }
 
@@ -158,15 +261,6 @@
         photo.hidden = true;
         photo.removeAttribute("src");
         show(field("result-no-photo"), true);
-      }
-    }
-
-    function showPending() {
-      var waiting = pending.length;
-      var failing = waiting > 0 && retryTimer !== null;
-      pendingNote.hidden = !failing;
-      if (failing) {
-        pendingNote.textContent = texts.retrying + " " + texts.pending.replace("{n}", waiting);
       }
     }
 
@@ -194,77 +288,74 @@
       if (!cameraOn) { input.focus(); }
     }
 
-    // ---- sending, answers and retries
+    // ---- sending, answers and retries: every check-in goes through the retry queue
 
-    function forget(scan) {
-      pending = pending.filter(function (p) { return p.nonce !== scan.nonce; });
-      writeStore(pendingKey, pending);
+    var queue;
+
+    function showPending() {
+      var failing = queue.retrying();
+      pendingNote.hidden = !failing;
+      if (failing) {
+        pendingNote.textContent = texts.retrying + " " + texts.pending.replace("{n}", queue.size());
+      }
     }
 
-    function answered(scan, status, body) {
-      forget(scan);
-      retryDelay = RETRY_FIRST_MS;
+    function answered(item, status, body) {
       var outcome = status === 200 ? body.outcome : "error";
       var message = body.message || texts.error;
-      remember(scan.nonce, scan.at, {
+      remember(item.nonce, item.at, {
         outcome: outcome, name: body.name || "", ticket: body.ticket_number || "",
-        message: message
+        message: message, lookup: !!item.body.entry_id
       });
-      if (scan.nonce === latestNonce) {
+      var button = lookupButtons[item.nonce];
+      if (button) {
+        delete lookupButtons[item.nonce];
+        if (outcome === "checked_in" || outcome === "already") {
+          button.textContent = texts.lookup_done.replace("{time}", body.checked_in_time || "");
+        } else {
+          button.disabled = false;
+        }
+      }
+      if (item.nonce === latestNonce) {
         paint(outcome, texts[outcome] || texts.error, status === 200 ? body : { message: message });
         beep(outcome);
-        refocus();
+        // After a lookup the hand is on the list, not the scanner (and a phone would open its
+        // keyboard); a scanner gun's next keystroke brings the focus back by itself.
+        if (!item.body.entry_id) { refocus(); }
       }
       showPending();
       refreshCounts();
     }
 
-    function failed(scan) {
-      remember(scan.nonce, scan.at, { outcome: "sending", message: texts.retrying });
-      if (scan.nonce === latestNonce) {
+    function waiting(item) {
+      remember(item.nonce, item.at, { outcome: "sending", message: texts.retrying });
+      if (item.nonce === latestNonce) {
         paint("sending", texts.sending, { message: texts.retrying });
       }
-      scheduleRetry();
       showPending();
     }
 
-    function send(scan) {
-      if (inflight[scan.nonce]) { return; }
-      inflight[scan.nonce] = true;
-      window.jxFetch(config.api, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ session_id: config.session_id, token: scan.token, nonce: scan.nonce })
-      }).then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (body) {
-          delete inflight[scan.nonce];
-          // Worth another try with the same nonce: the server or the way to it failed, or
-          // the sign-in lapsed (the scan waits while someone signs in again in another tab).
-          if (response.status >= 500 || response.status === 401 || response.status === 408 ||
-              response.status === 429) {
-            failed(scan);
-          } else {
-            answered(scan, response.status, body);
-          }
-        });
-      }, function () {
-        delete inflight[scan.nonce];
-        failed(scan);
-      });
-    }
+    var pendingKey = "jx-checkin-pending-" + config.session_id;
+    // Scans kept by the desk before it had a lookup were stored as {token, nonce, at}.
+    writeList(pendingKey, readList(pendingKey).map(function (item) {
+      return item && item.token && !item.url ? {
+        nonce: item.nonce, at: item.at, url: config.api,
+        body: { session_id: config.session_id, token: item.token, nonce: item.nonce }
+      } : item;
+    }));
+    queue = JxRetryQueue({
+      storeKey: pendingKey,
+      onAnswer: answered,
+      onWaiting: waiting
+    });
 
-    function flush() {
-      pending.forEach(send);
-    }
-
-    function scheduleRetry() {
-      if (retryTimer !== null) { return; }
-      retryTimer = window.setTimeout(function () {
-        retryTimer = null;
-        flush();
-        showPending();
-      }, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
+    function checkIn(url, body, values) {
+      var item = { nonce: body.nonce, at: Date.now(), url: url, body: body };
+      latestNonce = item.nonce;
+      remember(item.nonce, item.at, values);
+      paint("sending", texts.sending, null);
+      queue.add(item);
+      return item;
     }
 
     function submit(raw, source) {
@@ -277,13 +368,8 @@
         cameraSeen[token] = now;
         if (seen && now - seen < config.debounce_ms) { return; }
       }
-      var scan = { token: token, nonce: newNonce(), at: now };
-      pending.push(scan);
-      writeStore(pendingKey, pending);
-      latestNonce = scan.nonce;
-      remember(scan.nonce, scan.at, { outcome: "sending", message: texts.sending });
-      paint("sending", texts.sending, null);
-      send(scan);
+      checkIn(config.api, { session_id: config.session_id, token: token, nonce: newNonce() },
+        { outcome: "sending", message: texts.sending });
     }
 
     function refreshCounts() {
@@ -314,12 +400,79 @@
         input.focus();
       }
     });
-    window.addEventListener("online", flush);
     document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState === "visible") { refocus(); flush(); refreshCounts(); }
+      if (document.visibilityState === "visible") { refocus(); queue.flush(); refreshCounts(); }
       else { stopCamera(); }
     });
     window.setInterval(refreshCounts, STATUS_POLL_MS);
+
+    // ---- lookup: when the QR code will not scan
+
+    var lookupForm = field("lookup-form");
+    var lookupInput = field("lookup-input");
+    var lookupMessage = field("lookup-message");
+    var lookupResults = field("lookup-results");
+
+    function hitRow(hit) {
+      var li = element("li");
+      li.setAttribute("data-entry", hit.entry_id);
+      if (hit.photo_url) {
+        var img = element("img", "thumb");
+        img.src = hit.photo_url;
+        img.alt = "";
+        li.appendChild(img);
+      } else {
+        li.appendChild(element("span", "no-thumb"));
+      }
+      var who = element("div", "who");
+      who.appendChild(element("strong", "hit-name", hit.name));
+      who.appendChild(element("span", "hit-ticket",
+        texts.lookup_ticket + " " + (hit.ticket_number || "—") + " · " + hit.trade));
+      who.appendChild(element("span", "hit-delegation", hit.delegation));
+      who.appendChild(element("span", "hit-id", texts.lookup_id + " " + hit.id_number));
+      var note = [hit.status, hit.seat].filter(Boolean).join(" · ");
+      if (note) { who.appendChild(element("span", "hit-note", note)); }
+      li.appendChild(who);
+      var button = element("button", "btn btn-primary hit-check-in",
+        hit.checked_in_time ? texts.lookup_done.replace("{time}", hit.checked_in_time)
+          : texts.lookup_check_in);
+      button.type = "button";
+      button.disabled = !!hit.checked_in_time;
+      button.addEventListener("click", function () {
+        button.disabled = true;
+        var item = checkIn(config.lookup_check_in,
+          { session_id: config.session_id, entry_id: hit.entry_id, nonce: newNonce() },
+          { outcome: "sending", message: texts.sending, name: hit.name,
+            ticket: hit.ticket_number, lookup: true });
+        lookupButtons[item.nonce] = button;
+      });
+      li.appendChild(button);
+      return li;
+    }
+
+    lookupForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var query = lookupInput.value.trim();
+      if (!query) { return; }
+      lookupMessage.textContent = texts.lookup_searching;
+      lookupResults.textContent = "";
+      window.jxFetch(config.lookup, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ session_id: config.session_id, query: query })
+      }).then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          if (!response.ok) {
+            lookupMessage.textContent = body.message || texts.lookup_failed;
+            return;
+          }
+          lookupMessage.textContent = body.message || "";
+          body.hits.forEach(function (hit) { lookupResults.appendChild(hitRow(hit)); });
+        });
+      }, function () {
+        lookupMessage.textContent = texts.lookup_failed;
+      });
+    }, true);
 
     // ---- camera
 
@@ -437,9 +590,10 @@
 
     // ---- start: show what this desk did before a reload, send what it could not send
     renderRecent();
-    if (pending.length) {
-      latestNonce = pending[pending.length - 1].nonce;
-      flush();
+    var last = queue.last();
+    if (last) {
+      latestNonce = last.nonce;
+      queue.flush();
     }
     refocus();
   }

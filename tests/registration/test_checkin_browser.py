@@ -19,6 +19,7 @@ from competition import services
 from competition.audit import SYSTEM
 from competition.clock import format_datetime
 from competition.demo.loader import DEMO_PASSWORD
+from competition.tables import AuditLog, User
 from registration import review, tickets
 from registration.tables import CheckIn, Entry
 from tests.browser_support import launch
@@ -92,7 +93,9 @@ async def test_a_scanner_gun_checks_in_green_then_the_same_ticket_shows_amber_al
     await expect(page.locator("#result-delegation")).to_have_text("西宁市总工会")
     photo = page.locator("#result-photo")
     await expect(photo).to_be_visible()
-    await expect(photo).to_have_attribute("src", f"/photos/entries/{entry_id}.jpg")
+    await expect(photo).to_have_attribute(
+        "src", f"/desk/sessions/{session_id}/entries/{entry_id}/photo"
+    )
     await page.wait_for_function("document.getElementById('result-photo').naturalWidth > 0")
     await expect(page.locator("#count-checked")).to_have_text("1")
     await expect(box).to_be_focused()
@@ -210,3 +213,71 @@ async def test_the_camera_decodes_the_ticket_and_sends_a_code_held_in_view_once(
             await context.close()
         finally:
             await chromium.close()
+
+
+async def test_a_clerk_on_a_phone_looks_a_contestant_up_and_checks_them_in_with_one_tap(
+    demo_mutable, live_server, browser
+):
+    cid = demo_mutable.competition_id
+    [(entry_id, _token, session_id)] = await _desk_ready(cid, "才让多杰")
+    id_number = (await Entry.select(Entry.person.id_number).where(Entry.id == entry_id).first())[
+        "person.id_number"
+    ]
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    posts: list[tuple[str, str]] = []
+    page.on(
+        "request",
+        lambda r: posts.append((r.url, r.post_data or "")) if r.method == "POST" else None,
+    )
+    await page.goto(f"{live_server}/login")
+    await page.fill("#username", "clerk")
+    await page.fill("#password", DEMO_PASSWORD)
+    await page.click("form.stacked button[type=submit]")
+    await expect(page).to_have_url(f"{live_server}/desk")
+    await page.locator(f'a[href="/desk/sessions/{session_id}"]').click()
+    await expect(page).to_have_url(f"{live_server}/desk/sessions/{session_id}")
+    await expect(page.locator("#count-checked")).to_have_text("0")
+
+    # The QR code will not scan: the last four digits of the ID number find the contestant.
+    await page.locator("#lookup-input").fill(id_number[-4:])
+    await page.locator("#lookup-input").press("Enter")
+    hit = page.locator("#lookup-results li")
+    await expect(hit).to_have_count(1)
+    await expect(hit.locator(".hit-name")).to_have_text("才让多杰")
+    await expect(hit.locator(".hit-ticket")).to_contain_text("QH16-T001-0001")
+    await expect(hit.locator(".hit-id")).to_contain_text(id_number[:4] + "*" * 10 + id_number[-4:])
+    await expect(hit.locator(".hit-delegation")).to_have_text("西宁市总工会")
+    await page.wait_for_function(
+        "document.querySelector('#lookup-results img.thumb').naturalWidth > 0"
+    )
+    assert id_number not in await page.locator("#lookup-results").inner_text()
+
+    await hit.get_by_role("button", name="检录").click()
+    card = page.locator("#scan-result")
+    await expect(card).to_have_attribute("data-outcome", "checked_in")
+    await expect(card).to_have_css("background-color", GREEN)
+    await expect(page.locator("#result-name")).to_have_text("才让多杰")
+    await expect(page.locator("#count-checked")).to_have_text("1")
+    first_time = await _checked_in_time(entry_id)
+    await expect(hit.locator("button")).to_have_text(f"已于 {first_time} 检录")
+    await expect(hit.locator("button")).to_be_disabled()
+    recent = page.locator("#recent-scans li")
+    await expect(recent).to_have_count(1)
+    await expect(recent.nth(0)).to_contain_text("查找检录")
+
+    # The search went in a POST body, never in a URL.
+    lookups = [(url, body) for url, body in posts if url.endswith("/api/checkin/lookup")]
+    assert lookups and all("?" not in url for url, _body in lookups)
+    assert id_number[-4:] in lookups[0][1]
+    clerk = (await User.select(User.id).where(User.username == "clerk").first())["id"]
+    rows = await CheckIn.select(CheckIn.checked_in_by).where(CheckIn.entry == entry_id)
+    assert rows == [{"checked_in_by": clerk}]
+    audit = (
+        await AuditLog.select(AuditLog.new)
+        .where(AuditLog.action == "entry.check_in")
+        .output(load_json=True)
+    )
+    assert audit == [{"new": {"session": session_id, "by": "lookup"}}]
+    await context.close()

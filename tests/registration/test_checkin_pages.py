@@ -63,7 +63,7 @@ async def test_first_scan_checks_in_a_second_says_when_and_a_retry_changes_nothi
     await login(client, "organizer")
     organizer_id = (await User.select(User.id).where(User.username == "organizer").first())["id"]
 
-    status_url = f"/org/competitions/{cid}/checkin/{session_id}/status.json"
+    status_url = f"/desk/sessions/{session_id}/status.json"
     before = (await client.get(status_url)).json()
     assert before == {"session_id": session_id, "checked_in": 0, "expected": 1}
 
@@ -78,7 +78,9 @@ async def test_first_scan_checks_in_a_second_says_when_and_a_retry_changes_nothi
     assert body["trade"] == "焊工"
     assert body["ticket_number"] == "QH16-T001-0001"
     assert body["delegation"] == "西宁市总工会"
-    assert body["photo_url"] == f"/photos/entries/{entry_id}.jpg"
+    assert body["photo_url"] == f"/desk/sessions/{session_id}/entries/{entry_id}/photo"
+    photo = await client.get(body["photo_url"])
+    assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
     row = await CheckIn.select().where(CheckIn.entry == entry_id).first()
     assert row["session"] == session_id and row["nonce"] == nonce
     assert row["checked_in_by"] == organizer_id
@@ -248,7 +250,7 @@ async def test_only_organizers_of_the_competition_scan_and_the_csrf_header_is_re
     async with signed_in(app, "org-qh17", PASSWORD) as elsewhere:
         response = await post_json(elsewhere, "/api/checkin", _scan(session_id, token))
         assert response.status_code == 403
-        assert response.json()["message"] == "您无权访问该赛事。"
+        assert response.json()["message"] == "您不负责该场次的检录。"
         desk = await elsewhere.get(f"/org/competitions/{cid}/checkin/{session_id}")
         assert desk.status_code == 403
         # Their own competition's address does not lead to another competition's session.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
@@ -178,3 +179,28 @@ async def test_the_public_key_page_and_pem_verify_real_tickets(client):
     forged = f"{prefix}.{tokens._b64(b'3|42|2|QH16-X')}.{signature}"
     with pytest.raises(ValidationFailed):
         tokens.verify(forged, key)
+
+
+async def test_the_offline_check_shown_on_the_key_page_refuses_non_canonical_tokens(
+    client, tmp_path, monkeypatch
+):
+    """The page's Python snippet, run as printed against the downloaded key: a real token
+    passes, its twin with the last signature character's unused bits changed does not."""
+    page = (await client.get("/tickets/public-key")).text
+    assert "规范的 base64url" in page
+    snippet = html.unescape(page.split('<pre class="key-pem">from base64', 1)[1].split("</pre>")[0])
+    (tmp_path / "jiangxin-ticket-key.pem").write_bytes(
+        (await client.get("/tickets/public-key.pem")).content
+    )
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec("from base64" + snippet, namespace)  # noqa: S102 - our own page's example
+    token = tokens.sign(tokens.TicketClaim(3, 41, 2, "QH16-T001-0041"))
+    assert namespace["check"](token) == (3, 41, 2, "QH16-T001-0041")
+    prefix, payload, signature = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    twin = signature[:-1] + alphabet[alphabet.index(signature[-1]) ^ 1]
+    with pytest.raises(AssertionError):
+        namespace["check"](f"{prefix}.{payload}.{twin}")
+    with pytest.raises(ValidationFailed):
+        tokens.verify(f"{prefix}.{payload}.{twin}")
