@@ -128,7 +128,7 @@ class DelegationIn(msgspec.Struct, frozen=True):
 class QuotaIn(msgspec.Struct, frozen=True):
     delegation_code: str
     trade_code: str
-    max_entries: int
+    max_entries: int | None  # None: unlimited
 
 
 class VenueIn(msgspec.Struct, frozen=True):

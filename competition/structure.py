@@ -193,7 +193,7 @@ async def _row_for(kind: str, item: Any, refs: _Refs) -> dict[str, Any]:
         trade = (await refs.get("trade")).get(item.trade_code.strip())
         if trade is None:
             raise _missing("trade_code", N_("trade"), item.trade_code)
-        if not 0 <= item.max_entries <= 1000:
+        if item.max_entries is not None and not 0 <= item.max_entries <= 1000:
             raise ValidationFailed(
                 "A quota is between 0 and 1000.",
                 code="invalid_quota",

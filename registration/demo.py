@@ -26,7 +26,7 @@ from competition import audit
 from competition.audit import Actor
 from competition.db import transaction
 from competition.tables import Trade, User
-from registration import bulk_import, idcard, review
+from registration import idcard, imports, review
 from registration.entries import save_photo
 from registration.photos import STORED_SIZE, ProcessedPhoto
 from registration.tables import Entry, EntryStatus, Person, Photo
@@ -49,7 +49,7 @@ async def load_demo_registrations(competition_id: int) -> int:
     """Register the demo contestants and move them through review. Returns the number of
     changes (0 when everything was already there)."""
     data = DEMO_FILE.read_bytes()
-    plan = await bulk_import.import_file(competition_id, data, actor=DEMO_ACTOR)
+    plan = await imports.import_file(competition_id, data, actor=DEMO_ACTOR)
     if plan.errors:
         row, problems = next(iter(sorted(plan.errors.items())))
         raise RuntimeError(

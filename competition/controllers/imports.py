@@ -159,7 +159,7 @@ class ImportController(Controller):
             # Said before the file is read: a closed import needs no fixing of the file.
             await structure.require_structure_editable(competition_id)
             # One byte over the limit is enough to know the file is too large.
-            data = await upload.read(importer.MAX_FILE_BYTES + 1)
+            data = await upload.read(importer.LIMITS.max_bytes + 1)
             results = await importer.import_workbook(
                 competition_id, data, identity.actor, filename=upload.filename
             )
@@ -228,8 +228,8 @@ class ImportController(Controller):
             editable=phase in STRUCTURE_EDITABLE,
             specs=importer.SHEETS,
             notes=importer.GENERAL_NOTES,
-            max_mb=importer.MAX_FILE_BYTES // (1024 * 1024),
-            max_rows=importer.MAX_ROWS,
+            max_mb=importer.LIMITS.max_mb,
+            max_rows=importer.LIMITS.max_rows,
             error=error,
             issues=issues or [],
             issue_total=issue_total,

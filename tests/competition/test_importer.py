@@ -17,6 +17,7 @@ from competition import importer
 from competition.controllers import imports
 from competition.errors import ValidationFailed
 from competition.schemas import settings_from_json
+from competition.spreadsheets import RowProblem
 from competition.tables import (
     AuditLog,
     Competition,
@@ -381,7 +382,7 @@ async def test_a_zip_that_is_not_a_workbook_is_refused(demo, client):
 async def test_a_file_over_10_mb_is_refused_with_413(demo, client):
     await login(client, "organizer")
     before = await snapshot(demo.competition_id)
-    big = b"PK\x03\x04" + b"\0" * importer.MAX_FILE_BYTES
+    big = b"PK\x03\x04" + b"\0" * importer.LIMITS.max_bytes
     response = await upload(client, demo.competition_id, big)
     assert response.status_code == 413
     assert "文件超过 10 MB" in text_of(response)
@@ -404,11 +405,11 @@ async def test_a_workbook_without_known_sheets_or_rows(demo, client):
 
 
 def test_more_than_20000_rows_in_a_sheet_is_refused():
-    rows = [QUOTA_HEADER] + [["XN", None, "T001", 1]] * (importer.MAX_ROWS + 1)
+    rows = [QUOTA_HEADER] + [["XN", None, "T001", 1]] * (importer.LIMITS.max_rows + 1)
     with pytest.raises(ValidationFailed) as caught:
         importer.read_workbook(workbook({"名额": rows}))
     assert caught.value.code == "too_many_rows"
-    assert caught.value.params["n"] == importer.MAX_ROWS + 1
+    assert caught.value.params["n"] == importer.LIMITS.max_rows + 1
 
 
 async def test_formula_looking_values_are_reported_and_written_back_as_text(
@@ -423,7 +424,7 @@ async def test_formula_looking_values_are_reported_and_written_back_as_text(
     response = await upload(client, demo_mutable.competition_id, content)
     assert response.status_code == 422
     text = text_of(response)
-    assert "工种 2 工种名称 “=cmd|' /C calc'!A0”看起来像表格公式" in text
+    assert "工种 2 工种名称 内容以 = 开头，电子表格会把它当作公式执行" in text
     link = re.search(r'href="(/org/competitions/\d+/import/report/[^"]+)"', response.text)
     assert link is not None
 
@@ -434,7 +435,8 @@ async def test_formula_looking_values_are_reported_and_written_back_as_text(
     assert book.sheetnames == ["问题汇总", "工种"]
     sheet = book["工种"]
     cell = sheet["B2"]
-    assert cell.value == formula and cell.data_type == "s"  # text, not a formula
+    # Escaped text, not a formula: a spreadsheet shows it and never runs it.
+    assert cell.value == "'" + formula and cell.data_type == "s"
     header = [c.value for c in sheet[1]]
     assert header[-1] == "错误"
     error_cell = sheet.cell(row=2, column=len(header))
@@ -582,7 +584,7 @@ def _trade_sheet(rows: list[list[Any]], header: list[str] = TRADE_HEADER) -> imp
 )  # fmt: skip
 def test_skill_levels_by_number_or_chinese_name(value, level):
     sheet = _trade_sheet([["T1", "x", "I", "", "", 30, 70, None, 16, 60, value]])
-    issues: list[importer.Issue] = []
+    issues: list[RowProblem] = []
     rows = importer.trade_rows(sheet, {}, issues)
     assert issues == []
     assert rows.items[0].eligibility.min_skill_level == level
@@ -591,7 +593,7 @@ def test_skill_levels_by_number_or_chinese_name(value, level):
 @pytest.mark.parametrize("value", ["六级", "五级/技师", "高级", "0"])
 def test_unknown_skill_levels(value):
     sheet = _trade_sheet([["T1", "x", "I", "", "", 30, 70, None, 16, 60, value]])
-    issues: list[importer.Issue] = []
+    issues: list[RowProblem] = []
     importer.trade_rows(sheet, {}, issues)
     assert [(i.row, i.column) for i in issues] == [(2, "最低技能等级")]
 
@@ -612,7 +614,7 @@ def test_cells_are_normalised():
             ]
         ]
     )
-    issues: list[importer.Issue] = []
+    issues: list[RowProblem] = []
     rows = importer.trade_rows(sheet, {}, issues)
     assert issues == []
     trade = rows.items[0]

@@ -1,4 +1,4 @@
-"""Reading uploaded registration files (registration/bulk_read.py, over competition/uploads.py)
+"""Reading uploaded registration files (registration/imports/format.py, over the spreadsheet kit)
 — and the builders of real files that the other batch import tests use: xlsx written by
 openpyxl, CSV in UTF-8 (with or without BOM) and GBK, and the hostile ones (zip bombs, a sheet
 claiming a million rows)."""
@@ -196,8 +196,8 @@ import time  # noqa: E402
 import pytest  # noqa: E402
 
 from competition.i18n import translate_error  # noqa: E402
-from competition.uploads import FileRefused  # noqa: E402
-from registration.bulk_read import MAX_ROWS, MAX_UPLOAD_BYTES, read_upload  # noqa: E402
+from competition.spreadsheets import FileRefused  # noqa: E402
+from registration.imports import LIMITS, read_upload  # noqa: E402
 
 
 def _refusal(data: bytes) -> FileRefused:
@@ -222,10 +222,11 @@ def test_xlsx_cells_come_back_as_the_text_excel_shows():
     assert table.rows[2][1] == "6.30102E+17"
     assert table.rows[2][6] == "6"
     assert all(cell == "" for cell in table.rows[3])  # the blank row keeps its number
-    # Text that looks like a formula stays text; a real formula is never evaluated (openpyxl
-    # stores no cached value, so there is nothing to read).
+    # Text that looks like a formula stays text; a real formula is never evaluated: it reads
+    # as its formula, and is listed as one, so the import can say so.
     assert table.rows[4][0] == "=cmd|' /C calc'!A0"
-    assert table.rows[4][3] == ""
+    assert table.rows[4][3] == '=HYPERLINK("http://example.invalid","x")'
+    assert table.formulas == {(4, 3): '=HYPERLINK("http://example.invalid","x")'}
 
 
 def test_csv_in_utf8_with_bom_and_in_gbk():
@@ -257,7 +258,7 @@ def test_utf16_text_and_binary_files_are_refused():
 
 
 def test_an_upload_over_the_size_limit_is_refused():
-    refusal = _refusal(b"a" * (MAX_UPLOAD_BYTES + 1))
+    refusal = _refusal(b"a" * (LIMITS.max_bytes + 1))
     assert refusal.status_code == 413 and refusal.code == "file_too_large"
     assert "50" in translate_error(refusal)
 
@@ -281,12 +282,12 @@ def test_a_sheet_claiming_a_million_rows_is_refused_before_parsing():
     data = claims_rows(xlsx_bytes([row(), row()]), 1_000_001)
     refusal = _refusal(data)
     assert refusal.code == "too_many_rows"
-    assert refusal.params == {"n": 1_000_000, "limit": MAX_ROWS}
+    assert refusal.params == {"n": 1_000_000, "limit": LIMITS.max_rows}
     assert "1000000" in translate_error(refusal)
 
 
 def test_a_csv_over_the_row_limit_is_refused():
     line = ",".join(as_lists([row()])[1])
-    data = ("\n".join([",".join(HEADER)] + [line] * (MAX_ROWS + 1)) + "\n").encode()
+    data = ("\n".join([",".join(HEADER)] + [line] * (LIMITS.max_rows + 1)) + "\n").encode()
     refusal = _refusal(data)
-    assert refusal.code == "too_many_rows" and refusal.params["n"] == MAX_ROWS + 1
+    assert refusal.code == "too_many_rows" and refusal.params["n"] == LIMITS.max_rows + 1
