@@ -32,6 +32,8 @@ from registration import imports
 from registration.access import delegation_ids
 from registration.entries import REGISTRATION_PHASES
 
+# Delegation × trade lines of candidates and places on the dry-run page.
+SHOWN_QUOTA_LINES = 200
 ACCEPT = ".xlsx,.csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,text/csv"
 STATUS_LABELS = {
     imports.BatchStatus.checked: N_("Checked, waiting for your decision"),
@@ -189,6 +191,9 @@ def _batch_page(scope: Scope, batch: imports.BatchView) -> Template:
         scope=scope,
         competition=scope.competition,
         batch=batch,
+        # Lines with more candidates than places first.
+        quotas=sorted(batch.quotas, key=lambda q: not q["over"])[:SHOWN_QUOTA_LINES],
+        quota_total=batch.quota_lines,
         errors=errors,
         error_rows_shown=batch.error_rows_shown,
         status_labels=STATUS_LABELS,
@@ -229,6 +234,7 @@ async def _check(request: Request, scope: Scope) -> Template | Redirect:
             actor=identity.actor,
             filename=upload.filename,
             delegation_id=delegation_id,
+            organizer=scope.organizer,
         )
     except DomainError as exc:
         return await _upload_page(

@@ -55,9 +55,16 @@ class BatchStatus:
 # ---------------------------------------------------------------------------- the services
 
 
-async def evaluate(competition_id: int, table: Any, delegation_id: int | None = None) -> Plan:
-    """Check every row of a file read by `read_upload`: the dry run (reads only)."""
-    context = await load_context(competition_id, delegation_id)
+async def evaluate(
+    competition_id: int,
+    table: Any,
+    delegation_id: int | None = None,
+    *,
+    organizer: bool | None = None,
+) -> Plan:
+    """Check every row of a file read by `read_upload`: the dry run (reads only). `organizer`:
+    see `load_context`."""
+    context = await load_context(competition_id, delegation_id, organizer=organizer)
     plan = await anyio.to_thread.run_sync(check_rows, table, context)
     return await resolve(plan, context)
 
@@ -69,13 +76,14 @@ async def commit(
     competition_id: int,
     delegation_id: int | None,
     actor: Actor,
+    organizer: bool | None = None,
 ) -> Plan:
     """Inside `db.transaction()`: re-check what the database may have changed since the dry
     run and write the valid rows. `checked` is the dry run's plan (None: check the file
     `content` again, as when the competition's settings changed since)."""
     if db.is_postgres():
         await tuples("", "SELECT pg_advisory_xact_lock($1, $2)", _ADVISORY_LOCK, competition_id)
-    context = await load_context(competition_id, delegation_id)
+    context = await load_context(competition_id, delegation_id, organizer=organizer)
     if checked is None or checked.fingerprint != context.fingerprint:
         data = content if isinstance(content, bytes) else await content()
         table = await anyio.to_thread.run_sync(read_upload, data)
@@ -97,21 +105,28 @@ async def commit(
 
 
 async def import_file(
-    competition_id: int, data: bytes, *, actor: Actor, delegation_id: int | None = None
+    competition_id: int,
+    data: bytes,
+    *,
+    actor: Actor,
+    delegation_id: int | None = None,
+    organizer: bool | None = None,
 ) -> Plan:
-    """Read, check and import the valid rows of a file in one go (the demo loader, the CLI).
+    """Read, check and import the valid rows of a file in one go (the demo loader, tests).
     The plan returned carries the counts and the problems of the rows left out."""
     table = await anyio.to_thread.run_sync(read_upload, data)
-    checked = await _checked(competition_id, table, delegation_id)
+    context = await load_context(competition_id, delegation_id, organizer=organizer)
+    checked = await anyio.to_thread.run_sync(check_rows, table, context)
+    del table
     async with db.transaction():
         return await commit(
-            checked, data, competition_id=competition_id, delegation_id=delegation_id, actor=actor
+            checked,
+            data,
+            competition_id=competition_id,
+            delegation_id=delegation_id,
+            actor=actor,
+            organizer=organizer,
         )
-
-
-async def _checked(competition_id: int, table: Any, delegation_id: int | None) -> Plan:
-    context = await load_context(competition_id, delegation_id)
-    return await anyio.to_thread.run_sync(check_rows, table, context)
 
 
 # ---------------------------------------------------------------------------- batches
@@ -214,11 +229,13 @@ async def check_upload(
     actor: Actor,
     filename: str = "",
     delegation_id: int | None = None,
+    organizer: bool | None = None,
 ) -> BatchView:
     """The dry run: check every row, keep the file, the plan and the report in an
-    ImportBatch. A file that cannot be read at all raises FileRefused and nothing is stored."""
+    ImportBatch. A file that cannot be read at all raises FileRefused and nothing is stored.
+    `organizer`: see `load_context` (an organizer importing for one delegation passes True)."""
     table = await anyio.to_thread.run_sync(read_upload, data)
-    plan = await evaluate(competition_id, table, delegation_id)
+    plan = await evaluate(competition_id, table, delegation_id, organizer=organizer)
     del table
     blob = await anyio.to_thread.run_sync(encode_plan, plan)
     token = secrets.token_urlsafe(24)
@@ -294,7 +311,8 @@ async def import_batch(
 ) -> BatchView:
     """ "Import the valid rows": the kept plan is resolved against the database as it is now
     and its valid rows are written in one transaction. A second call (a refreshed page, a
-    double click) finds the batch imported and changes nothing."""
+    double click) finds the batch imported and changes nothing. Called with `delegation_id`,
+    that delegation's admin decides; without, an organizer (who may change any record)."""
     row = await _batch_row(token, competition_id, delegation_id, lock=False)
     if row["status"] != BatchStatus.checked:
         return _view(row)
@@ -313,6 +331,7 @@ async def import_batch(
             competition_id=competition_id,
             delegation_id=row["delegation"],
             actor=actor,
+            organizer=delegation_id is None,
         )
         summary = _summary(plan, row["filename"])
         summary["result"] = plan.counts.as_dict()
@@ -377,7 +396,9 @@ async def batch_report(
         decode_plan, await _batch_bytes(row["id"], ImportBatch.plan)
     )
     if plan is None:  # kept before plans were: check it again
-        plan = await evaluate(competition_id, table, row["delegation"])
+        plan = await evaluate(
+            competition_id, table, row["delegation"], organizer=delegation_id is None
+        )
     problems = [p for r in sorted(plan.errors) for p in plan.errors[r]]
     content = await anyio.to_thread.run_sync(report_workbook, table, plan.header_row, problems)
     stem = (row["filename"] or "import").rsplit(".", 1)[0]

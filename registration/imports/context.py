@@ -33,8 +33,12 @@ def _fingerprint(context: Context) -> str:
     return digest.hexdigest()
 
 
-async def load_context(competition_id: int, delegation_id: int | None) -> Context:
-    """Raises NotFound, PhaseError (registration is not open) or PermissionDenied."""
+async def load_context(
+    competition_id: int, delegation_id: int | None, *, organizer: bool | None = None
+) -> Context:
+    """The competition for an import of rows for `delegation_id` (None: the file says, row by
+    row) by an organizer (the default when no delegation is given) or that delegation's
+    admin. Raises NotFound, PhaseError (registration is not open) or PermissionDenied."""
     competition = (
         await Competition.select(Competition.phase, Competition.max_trades_per_person)
         .where(Competition.id == competition_id)
@@ -85,6 +89,7 @@ async def load_context(competition_id: int, delegation_id: int | None) -> Contex
         delegation_keys=delegation_keys,
         winners=winners,
         trade_names_en=names_en,
+        organizer=delegation_id is None if organizer is None else organizer,
     )
     context.fingerprint = _fingerprint(context)
     return context

@@ -105,7 +105,7 @@ class Context:
 
     competition_id: int
     limit: int  # trades a person may enter
-    delegation_id: int | None  # the importing delegation; None for the organizer
+    delegation_id: int | None  # the delegation the rows are for; None: the file says, row by row
     rules: dict[int, TradeRules]
     trade_keys: dict[str, int]
     delegations: dict[int, dict[str, Any]]
@@ -113,6 +113,9 @@ class Context:
     winners: set[tuple[str, str]]
     trade_names_en: dict[int, str] = field(default_factory=dict)
     fingerprint: str = ""
+    # Who imports: an organizer may change any record (also when importing for one
+    # delegation); a delegation admin only its own.
+    organizer: bool = True
 
 
 @dataclass

@@ -95,7 +95,7 @@ async def existing(competition_id: int, id_numbers: list[str]) -> list[tuple]:
 
 def acting(context: Context) -> people.Acting:
     """Who changes person records through this import."""
-    if context.delegation_id is None:
+    if context.organizer or context.delegation_id is None:
         return people.ORGANIZER
     return people.Acting(
         role=Role.delegation_admin,
@@ -143,7 +143,6 @@ def _resolve_rows(plan: Plan, context: Context, rows: list[tuple]) -> Plan:
 
     rules = context.rules
     limit = context.limit
-    delegation_scope = context.delegation_id
     who = acting(context)
     seen_pair: dict[tuple[str, int], int] = {}
     first_row_of: dict[str, Candidate] = {}
@@ -200,7 +199,7 @@ def _resolve_rows(plan: Plan, context: Context, rows: list[tuple]) -> Plan:
             plan.slots[c.row] = slot
             plan.new.append(c)
             continue
-        if current["delegation"] != c.delegation_id and delegation_scope is not None:
+        if current["delegation"] != c.delegation_id and not context.organizer:
             _problem(
                 plan,
                 c,
