@@ -284,6 +284,7 @@ async def _import_registrations(
     from competition.tables import Competition, Delegation
     from registration import imports
     from registration.imports import reports
+    from registration.imports.resolve import resolve
 
     await db.start_pool()
     try:
@@ -323,11 +324,11 @@ async def _import_registrations(
             async with db.transaction():
                 plan = await imports.commit(
                     checked, data, competition_id=cid, delegation_id=delegation_id,
-                    actor=actor, organizer=True,
+                    actor=actor, organizer=True, with_quotas=True,
                 )  # fmt: skip
             _progress(f"  imported in {time.perf_counter() - started:.1f} s.")
         else:
-            plan = await imports.resolve(checked, context)
+            plan = await resolve(checked, context)
             _progress(f"  done in {time.perf_counter() - started:.1f} s.")
         content = b""
         if report_path is not None:

@@ -34,7 +34,6 @@ from registration.imports.check import check_rows
 from registration.imports.context import load_context
 from registration.imports.format import COLUMNS, DATA_SHEETS, LIMITS, read_upload
 from registration.imports.plan import Candidate, Change, Counts, Plan, QuotaLine
-from registration.imports.resolve import resolve
 from registration.imports.workbooks import report_workbook, template_workbook
 from registration.imports.write import write_plan
 
@@ -65,7 +64,6 @@ __all__ = [
     "read_upload",
     "recent_batches",
     "report_workbook",
-    "resolve",
     "template_workbook",
     "write_plan",
 ]

@@ -77,10 +77,12 @@ async def commit(
     delegation_id: int | None,
     actor: Actor,
     organizer: bool | None = None,
+    with_quotas: bool = False,
 ) -> Plan:
     """Inside `db.transaction()`: re-check what the database may have changed since the dry
     run and write the valid rows. `checked` is the dry run's plan (None: check the file
-    `content` again, as when the competition's settings changed since)."""
+    `content` again, as when the competition's settings changed since). `with_quotas`: also
+    list candidates and places (`resolve`)."""
     if db.is_postgres():
         await tuples("", "SELECT pg_advisory_xact_lock($1, $2)", _ADVISORY_LOCK, competition_id)
     context = await load_context(competition_id, delegation_id, organizer=organizer)
@@ -88,7 +90,7 @@ async def commit(
         data = content if isinstance(content, bytes) else await content()
         table = await anyio.to_thread.run_sync(read_upload, data)
         checked = await anyio.to_thread.run_sync(check_rows, table, context)
-    plan = await resolve(checked, context)
+    plan = await resolve(checked, context, with_quotas=with_quotas)
     try:
         await write_plan(plan, actor)
     except Exception as exc:

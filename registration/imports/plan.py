@@ -25,12 +25,13 @@ from registration.imports.format import COLUMN
 from registration.schemas import TradeRules
 
 PERSON_FIELDS = ("name", "phone", "employer", "job", "skill_level", "years_of_service")
-STORED_VERSION = 1
+STORED_VERSION = 2
 
 
-@dataclass(slots=True)
-class Candidate:
-    """A row that passed every check that needs no database."""
+class Candidate(msgspec.Struct, array_like=True, gc=False):
+    """A row that passed every check that needs no database. A msgspec struct: 200,000 of
+    them are made, kept with the batch and read back, at C speed and outside the cyclic
+    garbage collector (they hold no containers)."""
 
     row: int
     id_number: str
@@ -217,36 +218,15 @@ class _Stored(msgspec.Struct, array_like=True):
     rows: int
     file_errors: list[list[Any]]
     errors: list[list[Any]]  # as the dry run found them, for the report
-    # The candidates column by column: 13 lists, compact and quick to (de)serialise.
-    columns: list[list[Any]]
-
-
-def _date_number(day: dt.date) -> int:
-    return day.year * 10000 + day.month * 100 + day.day
+    candidates: list[Candidate]
 
 
 def encode_plan(plan: Plan) -> bytes:
     """The file half of a dry run's plan (and its problems), for its ImportBatch."""
-    cs = plan.candidates
-    columns = [
-        [c.row for c in cs],
-        [c.id_number for c in cs],
-        [c.name for c in cs],
-        [c.gender == "male" for c in cs],
-        [_date_number(c.birth_date) for c in cs],
-        [c.phone for c in cs],
-        [c.employer for c in cs],
-        [c.job for c in cs],
-        [c.skill_level for c in cs],
-        [c.years for c in cs],
-        [c.trade_id for c in cs],
-        [c.delegation_id for c in cs],
-        [c.group for c in cs],
-    ]
     stored = _Stored(
         STORED_VERSION, plan.competition_id, plan.delegation_id, plan.kind, plan.encoding,
         plan.sheet, plan.header_row, plan.headers, plan.fingerprint, plan.rows,
-        _encode_problems(plan.file_errors), _encode_problems(plan.errors), columns,
+        _encode_problems(plan.file_errors), _encode_problems(plan.errors), plan.candidates,
     )  # fmt: skip
     return zlib.compress(msgspec.msgpack.encode(stored), 1)
 
@@ -262,37 +242,6 @@ def decode_plan(blob: bytes) -> Plan | None:
         return None
     if stored.version != STORED_VERSION:
         return None
-    dates: dict[int, dt.date] = {}
-
-    def day(number: int) -> dt.date:
-        found = dates.get(number)
-        if found is None:
-            found = dates[number] = dt.date(number // 10000, number // 100 % 100, number % 100)
-        return found
-
-    (
-        rows,
-        ids,
-        names,
-        males,
-        births,
-        phones,
-        employers,
-        jobs,
-        levels,
-        years,
-        trades,
-        delegations,
-        groups,
-    ) = stored.columns
-    candidates = [
-        Candidate(
-            rows[i], ids[i], names[i], "male" if males[i] else "female", day(births[i]),
-            phones[i], employers[i], jobs[i], levels[i], years[i], trades[i], delegations[i],
-            groups[i],
-        )
-        for i in range(len(rows))
-    ]  # fmt: skip
     return Plan(
         competition_id=stored.competition_id,
         delegation_id=stored.delegation_id,
@@ -303,7 +252,7 @@ def decode_plan(blob: bytes) -> Plan | None:
         headers=stored.headers,
         fingerprint=stored.fingerprint,
         rows=stored.rows,
-        candidates=candidates,
+        candidates=stored.candidates,
         file_errors=_decode_problems(stored.file_errors),
         errors=_decode_problems(stored.errors),
     )

@@ -15,6 +15,8 @@ dry run's second half, run again at the commit (the database may have changed in
 from __future__ import annotations
 
 import json
+from collections import Counter
+from operator import attrgetter
 from typing import Any
 
 import aiosqlite
@@ -104,11 +106,13 @@ def acting(context: Context) -> people.Acting:
     )
 
 
-async def resolve(plan: Plan, context: Context) -> Plan:
-    """The candidates against each other and the database (reads only)."""
+async def resolve(plan: Plan, context: Context, *, with_quotas: bool = True) -> Plan:
+    """The candidates against each other and the database (reads only). `with_quotas`: list
+    the candidates and places per delegation × trade (the dry run shows them; a commit does
+    not need them)."""
     rows = await existing(context.competition_id, sorted({c.id_number for c in plan.candidates}))
     plan = await anyio.to_thread.run_sync(_resolve, plan, context, rows)
-    plan.quota_lines = await quota_lines(plan, context)
+    plan.quota_lines = await quota_lines(plan, context) if with_quotas else []
     return plan
 
 
@@ -149,6 +153,8 @@ def _resolve_rows(plan: Plan, context: Context, rows: list[tuple]) -> Plan:
     new_trades: dict[str, int] = {}  # ID number → new trades so far in the file
     no_entries: dict[int, dict[str, Any]] = {}
     slots_used = {number: {e["slot"] for e in trades.values()} for number, trades in held.items()}
+    fresh = plan.new
+    slots = plan.slots
     for c in plan.candidates:
         number = c.id_number
         pair = (number, c.trade_id)
@@ -173,6 +179,19 @@ def _resolve_rows(plan: Plan, context: Context, rows: list[tuple]) -> Plan:
                 ),
                 "inconsistent_person",
             )
+            continue
+        if number not in owners:
+            # A person not stored yet — every row of a large file of new people: a new entry
+            # in the next slot, within the trades a person may enter.
+            taken = new_trades.get(number, 0)
+            if taken >= limit:
+                _problem(plan, c, "trade", _limit_message({}, rules, limit), "trade_limit")
+                continue
+            new_trades[number] = taken + 1
+            if first is None:
+                first_row_of[number] = c
+            slots[c.row] = taken + 1
+            fresh.append(c)
             continue
         owner = owners.get(number)
         person_changes = owner is not None and stored[number] != c.person_values()
@@ -273,15 +292,11 @@ def _differences(
 async def quota_lines(plan: Plan, context: Context) -> list[QuotaLine]:
     """Per delegation × trade the file's valid rows touch: its candidates and the places left
     (an information, never a refusal: submitted entries use no place)."""
-    touched: dict[tuple[int, int], int] = {}
-    for c in (*plan.new, *(change.candidate for change in plan.changes)):
-        pair = (c.delegation_id, c.trade_id)
-        touched[pair] = touched.get(pair, 0) + 1
-    valid_unchanged = set(plan.unchanged)
-    for c in plan.candidates:
-        if c.row in valid_unchanged:
-            pair = (c.delegation_id, c.trade_id)
-            touched[pair] = touched.get(pair, 0) + 1
+    valid = [*plan.new, *(change.candidate for change in plan.changes)]
+    if plan.unchanged:
+        unchanged = set(plan.unchanged)
+        valid += [c for c in plan.candidates if c.row in unchanged]
+    touched = Counter(map(attrgetter("delegation_id", "trade_id"), valid))
     if not touched:
         return []
     used = await quotas.places(trade_ids={t for _d, t in touched})
