@@ -877,13 +877,13 @@ def template_workbook(delegation: tuple[str, str] | None = None) -> bytes:
         ],
     }  # fmt: skip
     writer = kit.TemplateWriter()
-    notes = writer.sheet("说明", (12, 16, 10, 90))
-    kit.write_text(notes, 0, 0, gettext("How to fill in this workbook"), writer.head)
-    line = 1
-    for note in GENERAL_NOTES:
-        kit.write_text(notes, line, 0, gettext(note))
-        line += 1
-    line += 1
+    notes, line = writer.notes(
+        "说明",
+        gettext("How to fill in this workbook"),
+        map(gettext, GENERAL_NOTES),
+        widths=(12, 16, 10, 90),
+        column=0,
+    )
     titles = (
         gettext("Sheet"),
         gettext("Column"),

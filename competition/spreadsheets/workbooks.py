@@ -135,6 +135,19 @@ class TemplateWriter:
             )
         return sheet
 
+    def notes(
+        self, title: str, heading: str, notes: Iterable[str], *, widths: Sequence[int], column: int
+    ) -> tuple[Worksheet, int]:
+        """A sheet of how to fill in the file: `heading`, then one note a row in `column`.
+        Returns the sheet and the row below a blank one, for what follows."""
+        sheet = self.sheet(title, widths)
+        write_text(sheet, 0, 0, heading, self.head)
+        line = 1
+        for note in notes:
+            write_text(sheet, line, column, note)
+            line += 1
+        return sheet, line + 1
+
     def sheet(self, title: str, widths: Sequence[int] = ()) -> Worksheet:
         sheet = self.book.add_worksheet(sheet_title(title))
         for c, width in enumerate(widths):

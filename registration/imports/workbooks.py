@@ -85,13 +85,9 @@ def _template(
         kit.write_text(lists, r, 6, delegation["name"])
     lists.freeze_panes(1, 0)
 
-    notes = writer.sheet("说明", (16, 90))
-    kit.write_text(notes, 0, 0, gettext("How to fill in this file"), writer.head)
-    line = 1
-    for note in NOTES:
-        kit.write_text(notes, line, 1, gettext(note))
-        line += 1
-    line += 1
+    notes, line = writer.notes(
+        "说明", gettext("How to fill in this file"), map(gettext, NOTES), widths=(16, 90), column=1
+    )
     kit.write_row(notes, line, (gettext("Column"), gettext("How to fill it in")), writer.head)
     line += 1
     for column in columns:

@@ -14,6 +14,7 @@ import struct
 import time
 import tracemalloc
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -55,9 +56,8 @@ def member(data: bytes, name: str) -> bytes:
         return archive.read(name)
 
 
-def zip_bomb(megabytes: int) -> bytes:
-    """A workbook whose sheet is `megabytes` MB of repeated row XML, deflated to a sliver."""
-    base = xlsx({"名单": [HEADER]})
+def streamed_sheet(base: bytes, write: Callable[[Any], None]) -> bytes:
+    """`base` with its first sheet's XML written anew by `write(stream)`, a piece at a time."""
     out = io.BytesIO()
     with (
         zipfile.ZipFile(io.BytesIO(base)) as source,
@@ -66,15 +66,27 @@ def zip_bomb(megabytes: int) -> bytes:
         for info in source.infolist():
             if info.filename != SHEET1:
                 target.writestr(info.filename, source.read(info))
-        chunk = b'<row r="2"><c r="A2" t="inlineStr"><is><t>bomb</t></is></c></row>' * 16384
         with target.open(SHEET1, "w", force_zip64=True) as sheet:
-            sheet.write(b"<worksheet><sheetData>")
-            written = 0
-            while written < megabytes * 1024 * 1024:
-                sheet.write(chunk)
-                written += len(chunk)
+            sheet.write(
+                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                b"<sheetData>"
+            )
+            write(sheet)
             sheet.write(b"</sheetData></worksheet>")
     return out.getvalue()
+
+
+def zip_bomb(megabytes: int = 300) -> bytes:
+    """A workbook whose sheet is `megabytes` MB of repeated row XML, deflated to a sliver."""
+    chunk = b'<row r="2"><c r="A2" t="inlineStr"><is><t>bomb</t></is></c></row>' * 16384
+
+    def write(sheet: Any) -> None:
+        written = 0
+        while written < megabytes * 1024 * 1024:
+            sheet.write(chunk)
+            written += len(chunk)
+
+    return streamed_sheet(xlsx({"名单": [HEADER]}), write)
 
 
 def patch_headers(data: bytes, name: str, patch: dict[tuple[bytes, int], bytes]) -> bytes:
@@ -356,30 +368,17 @@ def test_match_header_keeps_the_first_of_repeated_columns():
 
 def _million_rows_without_dimension(rows: int) -> bytes:
     """A workbook whose one sheet has `rows` rows and no <dimension>, written a row at a time."""
-    base = xlsx({"名单": [HEADER]})
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(base)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            if info.filename != SHEET1:
-                target.writestr(info.filename, source.read(info))
-        with target.open(SHEET1, "w", force_zip64=True) as sheet:
+
+    def write(sheet: Any) -> None:
+        for start in range(1, rows + 1, 10_000):
             sheet.write(
-                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                b"<sheetData>"
-            )
-            batch = []
-            for n in range(1, rows + 1):
-                batch.append(
+                b"".join(
                     b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>x</t></is></c></row>' % (n, n)
+                    for n in range(start, min(start + 10_000, rows + 1))
                 )
-                if len(batch) == 10_000:
-                    sheet.write(b"".join(batch))
-                    batch = []
-            sheet.write(b"".join(batch) + b"</sheetData></worksheet>")
-    return out.getvalue()
+            )
+
+    return streamed_sheet(xlsx({"名单": [HEADER]}), write)
 
 
 def test_a_million_rows_without_a_dimension_are_refused_while_streaming_in_bounded_memory():

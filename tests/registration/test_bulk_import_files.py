@@ -15,6 +15,9 @@ import zipfile
 from openpyxl import Workbook, load_workbook
 
 from registration import idcard
+from tests.competition.test_spreadsheets import SHEET1, patch_headers, rezip, zip_bomb
+
+__all__ = ["zip_bomb"]  # the registration import tests use it from here
 
 HEADER = [
     "姓名",
@@ -114,18 +117,6 @@ def xlsx_bytes(
     return buffer.getvalue()
 
 
-def rezip(data: bytes, replace: dict[str, bytes]) -> bytes:
-    """The same zip with some members' content replaced."""
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            target.writestr(info.filename, replace.get(info.filename, source.read(info)))
-    return out.getvalue()
-
-
 def claims_rows(data: bytes, rows: int) -> bytes:
     """An xlsx whose sheet declares `rows` rows in <dimension ref=…> (it holds a few)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -134,53 +125,12 @@ def claims_rows(data: bytes, rows: int) -> bytes:
     return rezip(data, {"xl/worksheets/sheet1.xml": sheet})
 
 
-def zip_bomb(megabytes: int = 300) -> bytes:
-    """A workbook whose sheet is `megabytes` MB of repeated row XML, deflated to a sliver."""
-    base = xlsx_bytes([row()])
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(base)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            if info.filename != "xl/worksheets/sheet1.xml":
-                target.writestr(info.filename, source.read(info))
-        chunk = b'<row r="2"><c r="A2" t="inlineStr"><is><t>bomb</t></is></c></row>' * 16384
-        with target.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            sheet.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
-                        b'2006/main"><sheetData>')  # fmt: skip
-            written = 0
-            while written < megabytes * 1024 * 1024:
-                sheet.write(chunk)
-                written += len(chunk)
-            sheet.write(b"</sheetData></worksheet>")
-    return out.getvalue()
-
-
 def lying_zip(real_megabytes: int = 40, claimed: int = 200_000) -> bytes:
     """A workbook whose sheet's directory entries claim `claimed` bytes (a harmless ratio)
     while its data inflates to `real_megabytes` MB."""
-    base = xlsx_bytes([row()])
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(base)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            if info.filename != "xl/worksheets/sheet1.xml":
-                target.writestr(info.filename, source.read(info))
-        target.writestr("xl/worksheets/sheet1.xml", b"<row/>" * (real_megabytes * 174763))
-    data = bytearray(out.getvalue())
-    name = b"xl/worksheets/sheet1.xml"
-    # Local file header: the uncompressed size is at offset 22; central directory: at 24.
-    for signature, size_offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
-        position = 0
-        while (position := data.find(signature, position)) != -1:
-            name_offset = 30 if signature == b"PK\x03\x04" else 46
-            if data[position + name_offset : position + name_offset + len(name)] == name:
-                struct.pack_into("<I", data, position + size_offset, claimed)
-            position += 4
-    return bytes(data)
+    real = rezip(xlsx_bytes([row()]), {SHEET1: b"<row/>" * (real_megabytes * 174763)})
+    size = struct.pack("<I", claimed)
+    return patch_headers(real, SHEET1, {(b"PK\x03\x04", 22): size, (b"PK\x01\x02", 24): size})
 
 
 def read_back(data: bytes) -> list[list[object]]:
