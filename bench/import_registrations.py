@@ -16,7 +16,10 @@ PostgreSQL database at URL has its public schema WIPED):
 - **peak RSS** of the process during the flow (VmHWM, counted afresh when it starts), and its
   RSS before (the app's modules and the demo loaded);
 - the **raw ceiling**: a plain bulk insert (executemany on SQLite, COPY on PostgreSQL) of the
-  same rows into two bare tables with the person and entry columns, in the same process.
+  same rows into two bare tables with the person and entry columns, in the same process;
+- the **schema floor**: the same persons, entries and one audit record each, bulk-inserted by
+  the same calls into the real tables (their indexes and foreign keys), without validation,
+  lookups or bookkeeping, rolled back — what the schema alone costs.
 
 Where the time goes is printed too: the stages of the two calls, timed by wrapping the
 functions they call (the calls themselves are the pages'). The issue's goal: dry run + commit
@@ -223,6 +226,18 @@ def _instrument() -> Stages:
     return stages
 
 
+async def _clear_registrations() -> None:
+    from competition import db
+    from competition.tables import AuditLog
+    from registration.tables import Entry, ImportBatch, Person
+
+    async with db.transaction():
+        await Entry.delete(force=True)
+        await Person.delete(force=True)
+        await ImportBatch.delete(force=True)
+        await AuditLog.delete().where(AuditLog.action.like("entry.%"))
+
+
 async def raw_ceiling(rows: list[list[str]]) -> float:
     """Plain bulk inserts of the same rows into two bare tables with the same columns, on the
     transaction's connection: what no validation and no bookkeeping would cost."""
@@ -272,6 +287,64 @@ async def raw_ceiling(rows: list[list[str]]) -> float:
     return elapsed
 
 
+class _Rollback(Exception):
+    """Leaves the schema floor's rows unwritten."""
+
+
+async def schema_floor(rows: list[list[str]], competition_id: int) -> float:
+    """The same rows as the import writes them — persons, entries, one audit record each —
+    inserted by the same bulk calls into the real tables, with their indexes and foreign keys,
+    with no validation, no lookups and no bookkeeping; rolled back. What the schema itself
+    costs, for telling the import's own time from it."""
+    from competition import db
+    from competition.tables import Delegation, Trade
+    from registration.imports import write
+
+    trades = [
+        r["id"] for r in await Trade.select(Trade.id).where(Trade.competition == competition_id)
+    ]
+    delegations = [
+        r["id"]
+        for r in await Delegation.select(Delegation.id).where(
+            Delegation.competition == competition_id
+        )
+    ]
+    now = dt.datetime.now(dt.UTC)
+    stamp = now if db.is_postgres() else str(now)
+    born = dt.date(1990, 1, 1) if db.is_postgres() else "1990-01-01"
+    started = time.perf_counter()
+    try:
+        async with db.transaction():
+            person_ids = await write._new_ids("person", len(rows))
+            entry_ids = await write._new_ids("entry", len(rows))
+            people = [
+                (pid, r[1], r[0], "male", born, r[2], r[3], r[4], 2, int(r[6]),
+                 delegations[i % len(delegations)], stamp, stamp)
+                for i, (pid, r) in enumerate(zip(person_ids, rows, strict=True))
+            ]  # fmt: skip
+            await db.copy_records("person", write.PERSON_COLUMNS, people)
+            del people
+            entries = [
+                (eid, competition_id, trades[i % len(trades)], pid,
+                 delegations[i % len(delegations)], r[8], 1, "submitted", "import", "", "", 0,
+                 stamp, stamp, stamp)
+                for i, (eid, pid, r) in enumerate(zip(entry_ids, person_ids, rows, strict=True))
+            ]  # fmt: skip
+            await db.copy_records("entry", write.ENTRY_COLUMNS, entries)
+            del entries
+            audit = [
+                (stamp, None, "bench", competition_id, "entry.create", "entry", str(eid), None,
+                 '{"status": "submitted", "source": "import"}', "import")
+                for eid in entry_ids
+            ]  # fmt: skip
+            await db.copy_records("audit_log", write.AUDIT_COLUMNS, audit)
+            elapsed = time.perf_counter() - started
+            raise _Rollback
+    except _Rollback:
+        pass
+    return elapsed
+
+
 async def run_flow(path: Path, postgres: bool) -> dict:
     """One file through the pages' two calls on a fresh database; then the ceiling."""
     import gc
@@ -308,8 +381,10 @@ async def run_flow(path: Path, postgres: bool) -> dict:
             again_done.result is not None and again_done.result["unchanged"] == done.result["new"]
         )
         del data, batch, again
+        await _clear_registrations()
         rows = list(csv.reader(io.StringIO(path.with_suffix(".csv").read_text("utf-8"))))[1:]
         ceiling = await raw_ceiling(rows)
+        floor = await schema_floor(rows, cid)
         return {
             "dry": checked - started,
             "commit": committed - checked,
@@ -317,6 +392,7 @@ async def run_flow(path: Path, postgres: bool) -> dict:
             "again": again_total,
             "new": done.result["new"],
             "ceiling": ceiling,
+            "floor": floor,
             "rss_before": before_rss,
             "rss_peak": peak_rss,
             "stages": {"dry run": dry_stages, "commit": commit_stages},
@@ -370,7 +446,7 @@ def main() -> None:
             targets.append(("PostgreSQL", args.postgres))
         print(
             f"{'database':<11}{'file':<6}{'dry run':>9}{'commit':>9}{'total':>9}{'ceiling':>9}"
-            f"{'ratio':>7}{'peak RSS':>10}{'re-import':>11}"
+            f"{'ratio':>7}{'peak RSS':>10}{'re-import':>11}{'floor':>8}{'ratio':>7}"
         )
         details = []
         for label, target in targets:
@@ -383,7 +459,7 @@ def main() -> None:
                 print(
                     f"{label:<11}{name:<6}{r['dry']:>8.2f}s{r['commit']:>8.2f}s{r['total']:>8.2f}s"
                     f"{r['ceiling']:>8.2f}s{ratio:>6.1f}×{r['rss_peak']:>7.0f} MB"
-                    f"{r['again']:>10.2f}s",
+                    f"{r['again']:>10.2f}s{r['floor']:>7.2f}s{r['total'] / r['floor']:>6.1f}×",
                     flush=True,
                 )
                 details.append((label, name, r))

@@ -22,7 +22,7 @@ from competition.spreadsheets.text import (
     clean,
     clean_code_column,
     clean_column,
-    looks_like_formula,
+    formula_indices,
 )
 
 # Column kinds. TEXT is stored as typed: the formula guard applies, and the template formats
@@ -103,6 +103,9 @@ def match_header(row: Sequence[str], names: Mapping[str, str]) -> HeaderMatch:
 
 
 def _blank(row: list[str]) -> bool:
+    first = row[0] if row else ""
+    if first and not first.isspace():
+        return False  # most rows: decided by their first cell
     return not "".join(row).strip()
 
 
@@ -170,6 +173,7 @@ class Grid:
             i for i in range(self.header_index + 1, len(rows)) if not _blank(rows[i])
         ] if chosen else []  # fmt: skip
         self._cleaned: dict[str, list[str]] = {}
+        self._picked: tuple[list[list[str]], int] | None = None
 
     @property
     def empty(self) -> bool:
@@ -204,12 +208,15 @@ class Grid:
     def raw_column(self, key: str) -> list[str]:
         """The cells of a column as read, one per data row ("" where the sheet has none)."""
         position = self.match.positions.get(key)
-        rows = self.table.rows
         if position is None:
             return [""] * len(self.indices)
-        picked = [rows[i] for i in self.indices]
+        if self._picked is None:
+            rows = self.table.rows
+            picked = [rows[i] for i in self.indices]
+            self._picked = picked, min(map(len, picked), default=0)
+        picked, narrowest = self._picked
         # Rows read from an xlsx are all as wide as the sheet; a CSV's may be shorter.
-        if not picked or min(map(len, picked)) > position:
+        if narrowest > position:
             return list(map(itemgetter(position), picked))
         return [row[position] if position < len(row) else "" for row in picked]
 
@@ -229,6 +236,7 @@ class Grid:
     def release(self) -> None:
         """Forget the cleaned columns (a large sheet's are tens of megabytes)."""
         self._cleaned.clear()
+        self._picked = None
 
     def problems(self) -> dict[int, list[RowProblem]]:
         """What every import refuses alike, by data-row index: a formula in any named column
@@ -256,8 +264,10 @@ class Grid:
         for column in self.columns:
             if column.kind != TEXT or not self.has(column.key):
                 continue
-            for n, value in enumerate(self.column(column.key)):
-                if value and looks_like_formula(value) and (n, column.key) not in formula_cells:
+            values = self.column(column.key)
+            for n in formula_indices(values):
+                value = values[n]
+                if (n, column.key) not in formula_cells:
                     found.setdefault(n, []).append(
                         RowProblem(
                             self.indices[n] + 1,

@@ -94,6 +94,25 @@ def looks_like_formula(cleaned: str) -> bool:
     return cleaned.startswith(FORMULA_START)
 
 
+_FORMULA_AFTER_NUL = re.compile("\x00[=+\\-@]")
+
+
+def formula_indices(cleaned: list[str]) -> list[int]:
+    """The indices of the cleaned values that `looks_like_formula`, found in one pass over the
+    joined column (a column of 200,000 values rarely holds any)."""
+    joined = "\x00" + "\x00".join(cleaned)
+    if joined.count("\x00") != len(cleaned):  # a value holds a NUL itself
+        return [i for i, value in enumerate(cleaned) if looks_like_formula(value)]
+    found = []
+    # Value i follows the (i+1)-th NUL: count the NULs up to each match's own.
+    index, position = -1, 0
+    for match in _FORMULA_AFTER_NUL.finditer(joined):
+        index += joined.count("\x00", position, match.start() + 1)
+        position = match.start() + 1
+        found.append(index)
+    return found
+
+
 def escape(text: str) -> str:
     """Text as a writer puts it into a cell: a leading apostrophe where a spreadsheet would
     otherwise run it."""

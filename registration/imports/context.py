@@ -8,10 +8,10 @@ import hashlib
 import json
 
 from competition import spreadsheets as kit
-from competition.errors import NotFound, PermissionDenied
+from competition.errors import PermissionDenied
 from competition.i18n import N_
-from competition.phases import Phase, require_phase
-from competition.tables import Competition, Delegation, Trade
+from competition.phases import require_phase
+from competition.tables import Delegation, Trade
 from registration import entries
 from registration.imports.plan import Context
 
@@ -39,16 +39,9 @@ async def load_context(
     """The competition for an import of rows for `delegation_id` (None: the file says, row by
     row) by an organizer (the default when no delegation is given) or that delegation's
     admin. Raises NotFound, PhaseError (registration is not open) or PermissionDenied."""
-    competition = (
-        await Competition.select(Competition.phase, Competition.max_trades_per_person)
-        .where(Competition.id == competition_id)
-        .first()
-    )
-    if competition is None:
-        raise NotFound("The competition was not found.", code="competition_not_found")
-    require_phase(
-        Phase(competition["phase"]), entries.REGISTRATION_PHASES, N_("Importing registrations")
-    )
+    # The core's own lookup of the phase and the trades a person may enter.
+    phase, limit = await entries._competition_phase(competition_id)
+    require_phase(phase, entries.REGISTRATION_PHASES, N_("Importing registrations"))
     rules = await entries.trade_rules(competition_id)
     names_en = {
         r["id"]: r["name_en"]
@@ -81,7 +74,7 @@ async def load_context(
     winners = await entries.first_prize_winners({t.name for t in rules.values()})
     context = Context(
         competition_id=competition_id,
-        limit=competition["max_trades_per_person"],
+        limit=limit,
         delegation_id=delegation_id,
         rules=rules,
         trade_keys=trade_keys,

@@ -189,6 +189,29 @@ async def test_good_workbook_imports_every_sheet_and_reimport_changes_nothing(de
     assert await snapshot(cid) == before
 
 
+async def test_a_quota_left_blank_or_unlimited_has_no_cap(demo_mutable, client):
+    cid = demo_mutable.competition_id
+    await login(client, "organizer")
+    rows = [
+        ["XN", None, "T001", None],
+        ["HX", None, "T001", "不限"],
+        ["GL", None, "T001", " Unlimited "],
+        ["XN", None, "T002", 0],
+    ]
+    refused = await rejected(
+        client, cid, workbook({"名额": [QUOTA_HEADER, *rows, ["HX", None, "T002", "三"]]})
+    )
+    assert "“三”不是整数" in refused
+    response = await upload(client, cid, workbook({"名额": [QUOTA_HEADER, *rows]}))
+    assert response.status_code == 303, response.text
+    quotas = await Quota.select(Quota.delegation.code, Quota.trade.code, Quota.max_entries).where(
+        Quota.trade.competition == cid
+    )
+    got = {(q["delegation.code"], q["trade.code"]): q["max_entries"] for q in quotas}
+    assert [got[(d, "T001")] for d in ("XN", "HX", "GL")] == [None, None, None]
+    assert got[("XN", "T002")] == 0
+
+
 async def test_english_headers_and_sheet_names_are_accepted(demo_mutable, client):
     cid = demo_mutable.competition_id
     await login(client, "organizer")
