@@ -26,6 +26,7 @@ from competition.phases import Phase
 from competition.spreadsheets import XLSX_MEDIA_TYPE
 from competition.tables import Delegation, Role
 from competition.web.access import require_competition, roles
+from competition.web.downloads import attachment
 from competition.web.forms import form_fields
 from competition.web.templating import page
 from registration import imports
@@ -67,16 +68,7 @@ class Scope:
 
 
 def _xlsx(content: bytes, filename: str, ascii_name: str) -> Response:
-    return Response(
-        content,
-        media_type=XLSX_MEDIA_TYPE,
-        headers={
-            "content-disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-            ),
-            "cache-control": "no-store",
-        },
-    )
+    return attachment(content, filename, ascii_name, XLSX_MEDIA_TYPE)
 
 
 async def _delegation(delegation_id: int) -> dict[str, Any] | None:

@@ -298,6 +298,14 @@ async def test_wrong_types_are_reported_with_excel_row_numbers(demo, client):
     assert "名额 3 名额 “两个”不是整数。" in text
 
 
+async def test_a_formula_cell_is_reported_as_a_formula_once(demo, client):
+    await login(client, "organizer")
+    trade = ["T902", "测试工种", "ZBZZ", "", "", "=20+10", 70]
+    text = await rejected(client, demo.competition_id, workbook({"工种": [TRADE_HEADER, trade]}))
+    assert "工种 2 理论权重 该单元格是公式（=20+10）" in text
+    assert "不是整数" not in text  # its (missing) cached value is not read, nor complained of
+
+
 async def test_unknown_references(demo, client):
     await login(client, "organizer")
     trade = ["T902", "测试工种", "NOPE", "", "", 30, 70, None, 16, 60, None, 0, None, None]
