@@ -89,7 +89,7 @@ def _demo_catalogue() -> tuple[list[dict], list[str]]:
 
 def generate_rows(n: int, trades: list[dict], delegations: list[str]) -> list[list[str]]:
     """N valid rows: each person once, ages 22–34 on the cutoff and level 2, so that every
-    demo trade's rules are met; trades and delegations in turn."""
+    demo trade's rules are met; every trade and delegation alike, shuffled."""
     from registration.idcard import compose
 
     rng = random.Random(16)
@@ -115,6 +115,9 @@ def generate_rows(n: int, trades: list[dict], delegations: list[str]) -> list[li
                 delegation,
             ]
         )
+    # In no particular order, as a list put together by hand is: ID numbers, trades and
+    # delegations all mixed.
+    rng.shuffle(rows)
     return rows
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from operator import attrgetter
 from typing import Any
 
 from competition import db
@@ -103,9 +104,13 @@ async def _write(plan: Plan, actor: Actor) -> Counts:
     source = EntrySource.delegation_import.value
     person_ids = plan.person_ids
 
+    # In ID-number order: new persons then go to the end of the ID-number index, and their
+    # entries to the end of the (person, …) ones, instead of all over them.
+    new_rows = sorted(plan.new, key=attrgetter("id_number"))
+
     # Persons: each new ID once (its first valid row), owned by that row's delegation.
     fresh: dict[str, Candidate] = {}
-    for c in plan.new:
+    for c in new_rows:
         if c.id_number not in person_ids:
             fresh.setdefault(c.id_number, c)
     new_person_ids = await _new_ids("person", len(fresh))
@@ -125,7 +130,7 @@ async def _write(plan: Plan, actor: Actor) -> Counts:
     person_updates: dict[str, tuple] = {}
     person_audit: dict[str, tuple[dict, dict]] = {}
     if plan.stored_persons:
-        for c in [*plan.new, *(change.candidate for change in plan.changes)]:
+        for c in [*new_rows, *(change.candidate for change in plan.changes)]:
             old = plan.stored_persons.get(c.id_number)
             values = c.person_values()
             if old is None or old == values or c.id_number in person_updates:
@@ -139,12 +144,12 @@ async def _write(plan: Plan, actor: Actor) -> Counts:
     )
 
     # New entries.
-    entry_ids = await _new_ids("entry", len(plan.new))
+    entry_ids = await _new_ids("entry", len(new_rows))
     slots = plan.slots
     entry_rows = [
         (entry_id, competition_id, c.trade_id, person_ids[c.id_number], c.delegation_id, c.group,
          slots[c.row], submitted, source, "", "", 0, stamp, stamp, stamp)
-        for entry_id, c in zip(entry_ids, plan.new, strict=True)
+        for entry_id, c in zip(entry_ids, new_rows, strict=True)
     ]  # fmt: skip
     await db.copy_records("entry", ENTRY_COLUMNS, entry_rows)
     del entry_rows
@@ -190,12 +195,12 @@ async def _write(plan: Plan, actor: Actor) -> Counts:
              "delegation": delegation_id, "source": source},
             ensure_ascii=False,
         )[:-1]
-        for trade_id, delegation_id in {(c.trade_id, c.delegation_id) for c in plan.new}
+        for trade_id, delegation_id in {(c.trade_id, c.delegation_id) for c in new_rows}
     }  # fmt: skip
     audit_rows = [
         (stamp, user_id, name, competition_id, "entry.create", "entry", str(entry_id), None,
          f'{heads[(c.trade_id, c.delegation_id)]}, "row": {c.row}}}', IMPORT_REASON)
-        for c, entry_id in zip(plan.new, entry_ids, strict=True)
+        for c, entry_id in zip(new_rows, entry_ids, strict=True)
     ]  # fmt: skip
     for change, status, new_status in entry_audit:
         entry_old = {k: change.old[k] for k in ("delegation", "group") if k in change.old}
