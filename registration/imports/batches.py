@@ -237,8 +237,10 @@ async def check_upload(
     ImportBatch. A file that cannot be read at all raises FileRefused and nothing is stored.
     `organizer`: see `load_context` (an organizer importing for one delegation passes True)."""
     table = await anyio.to_thread.run_sync(read_upload, data)
-    plan = await evaluate(competition_id, table, delegation_id, organizer=organizer)
-    del table
+    context = await load_context(competition_id, delegation_id, organizer=organizer)
+    plan = await anyio.to_thread.run_sync(check_rows, table, context)
+    del table  # the rows are in the plan now: a large file's cells need not wait for the rest
+    plan = await resolve(plan, context)
     blob = await anyio.to_thread.run_sync(encode_plan, plan)
     token = secrets.token_urlsafe(24)
     async with db.transaction():

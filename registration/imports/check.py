@@ -35,6 +35,7 @@ from registration.imports.format import (
     read_years,
     required_keys,
 )
+from registration.imports.format import grid as format_grid
 from registration.imports.plan import Candidate, Context, Plan
 from registration.schemas import EntryIn, TradeRules
 
@@ -215,9 +216,7 @@ def check_rows(table: kit.Table, context: Context) -> Plan:
 
 
 def _check_rows(table: kit.Table, context: Context) -> Plan:
-    from registration.imports.format import grid as make_grid
-
-    grid = make_grid(table)
+    grid = format_grid(table)
     if grid.empty:
         raise kit.no_rows()
     missing = grid.missing(required_keys(context.delegation_id))

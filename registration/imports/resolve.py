@@ -28,7 +28,7 @@ from competition.i18n import N_
 from competition.spreadsheets import RowProblem
 from competition.tables import Role
 from registration import people, quotas
-from registration.imports.plan import Candidate, Change, Context, Plan, QuotaLine
+from registration.imports.plan import PERSON_FIELDS, Candidate, Change, Context, Plan, QuotaLine
 from registration.schemas import TradeRules
 from registration.tables import EntryStatus
 
@@ -275,8 +275,6 @@ def _differences(
         and entry["group_name"] == c.group
     ):
         return {}, {}
-    from registration.imports.plan import PERSON_FIELDS
-
     old: dict[str, Any] = {}
     new: dict[str, Any] = {}
     for name, stored, value in zip(PERSON_FIELDS, person, values, strict=True):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
@@ -26,7 +27,7 @@ from competition import db
 from competition import spreadsheets as kit
 from competition.audit import Actor, to_jsonable
 from registration import people
-from registration.imports.plan import Candidate, Counts, Plan
+from registration.imports.plan import PERSON_FIELDS, Candidate, Counts, Plan
 from registration.imports.resolve import tuples
 from registration.tables import EntrySource, EntryStatus
 
@@ -45,10 +46,8 @@ AUDIT_COLUMNS = [
 ]  # fmt: skip
 IMPORT_REASON = "import"
 PASSED = (EntryStatus.delegation_approved.value, EntryStatus.approved.value)
-# SQLite's page cache for the import's connection (negative: KiB): the indexes of 200,000 new
-# rows stay in memory instead of being spilled and read again. The connection is the
-# transaction's own, so the setting ends with it.
-SQLITE_CACHE_KIB = 131_072
+# Rows made and inserted at a time.
+WRITE_CHUNK = 20_000
 
 
 def _json(value: Any) -> str | None:
@@ -84,14 +83,23 @@ async def _new_ids(table: str, n: int) -> list[int]:
     return list(range(floor + 1, floor + n + 1))
 
 
+async def _copy(
+    table: str, columns: list[str], items: list[Any], make_row: Callable[[Any], tuple]
+) -> None:
+    """`db.copy_records` of a row made from each item, a chunk at a time: the rows of 200,000
+    items are never all in memory at once."""
+    for start in range(0, len(items), WRITE_CHUNK):
+        await db.copy_records(
+            table, columns, list(map(make_row, items[start : start + WRITE_CHUNK]))
+        )
+
+
 async def write_plan(plan: Plan, actor: Actor) -> Counts:
     """Write what the plan found valid. Call inside `db.transaction()`, right after resolving
     the plan in the same transaction, so nothing changed in between."""
     tx = db.engine().current_transaction.get()
     if tx is None:
         raise RuntimeError("write_plan must run inside db.transaction()")
-    if not db.is_postgres():
-        await tx.connection.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     with kit.collecting_later():
         return await _write(plan, actor)
 
@@ -116,14 +124,26 @@ async def _write(plan: Plan, actor: Actor) -> Counts:
     new_person_ids = await _new_ids("person", len(fresh))
     person_ids.update(zip(fresh, new_person_ids, strict=True))
     dates: dict[dt.date, Any] = {}
-    person_rows = [
-        (person_ids[c.id_number], c.id_number, c.name, c.gender,
-         dates.get(c.birth_date) or dates.setdefault(c.birth_date, _sql_value(c.birth_date)),
-         c.phone, c.employer, c.job, c.skill_level, c.years, c.delegation_id, stamp, stamp)
-        for c in fresh.values()
-    ]  # fmt: skip
-    await db.copy_records("person", PERSON_COLUMNS, person_rows)
-    del person_rows
+
+    def person_row(c: Candidate) -> tuple:
+        born = dates.get(c.birth_date) or dates.setdefault(c.birth_date, _sql_value(c.birth_date))
+        return (
+            person_ids[c.id_number],
+            c.id_number,
+            c.name,
+            c.gender,
+            born,
+            c.phone,
+            c.employer,
+            c.job,
+            c.skill_level,
+            c.years,
+            c.delegation_id,
+            stamp,
+            stamp,
+        )
+
+    await _copy("person", PERSON_COLUMNS, list(fresh.values()), person_row)
 
     # Persons already stored whose particulars the file changes (through a changed entry, or
     # a new entry in another trade).
@@ -146,13 +166,29 @@ async def _write(plan: Plan, actor: Actor) -> Counts:
     # New entries.
     entry_ids = await _new_ids("entry", len(new_rows))
     slots = plan.slots
-    entry_rows = [
-        (entry_id, competition_id, c.trade_id, person_ids[c.id_number], c.delegation_id, c.group,
-         slots[c.row], submitted, source, "", "", 0, stamp, stamp, stamp)
-        for entry_id, c in zip(entry_ids, new_rows, strict=True)
-    ]  # fmt: skip
-    await db.copy_records("entry", ENTRY_COLUMNS, entry_rows)
-    del entry_rows
+    with_ids = list(zip(entry_ids, new_rows, strict=True))
+
+    def entry_row(item: tuple[int, Candidate]) -> tuple:
+        entry_id, c = item
+        return (
+            entry_id,
+            competition_id,
+            c.trade_id,
+            person_ids[c.id_number],
+            c.delegation_id,
+            c.group,
+            slots[c.row],
+            submitted,
+            source,
+            "",
+            "",
+            0,
+            stamp,
+            stamp,
+            stamp,
+        )
+
+    await _copy("entry", ENTRY_COLUMNS, with_ids, entry_row)
 
     # Changed entries: a new delegation or group sends a passed entry back to review; a
     # rejected entry the file corrects is resubmitted. Particulars alone: `apply_effects`.
@@ -197,11 +233,25 @@ async def _write(plan: Plan, actor: Actor) -> Counts:
         )[:-1]
         for trade_id, delegation_id in {(c.trade_id, c.delegation_id) for c in new_rows}
     }  # fmt: skip
-    audit_rows = [
-        (stamp, user_id, name, competition_id, "entry.create", "entry", str(entry_id), None,
-         f'{heads[(c.trade_id, c.delegation_id)]}, "row": {c.row}}}', IMPORT_REASON)
-        for c, entry_id in zip(new_rows, entry_ids, strict=True)
-    ]  # fmt: skip
+
+    def create_row(item: tuple[int, Candidate]) -> tuple:
+        entry_id, c = item
+        return (
+            stamp,
+            user_id,
+            name,
+            competition_id,
+            "entry.create",
+            "entry",
+            str(entry_id),
+            None,
+            f'{heads[(c.trade_id, c.delegation_id)]}, "row": {c.row}}}',
+            IMPORT_REASON,
+        )
+
+    await _copy("audit_log", AUDIT_COLUMNS, with_ids, create_row)
+    del with_ids
+    audit_rows = []
     for change, status, new_status in entry_audit:
         entry_old = {k: change.old[k] for k in ("delegation", "group") if k in change.old}
         entry_new = {k: change.new[k] for k in ("delegation", "group") if k in change.new}
@@ -217,7 +267,6 @@ async def _write(plan: Plan, actor: Actor) -> Counts:
              str(person_ids[number]), _json(old), _json(new), IMPORT_REASON)
         )  # fmt: skip
     await db.copy_records("audit_log", AUDIT_COLUMNS, audit_rows)
-    del audit_rows
 
     # What changed particulars do to the persons' entries, here and in other competitions.
     if person_audit:
@@ -237,8 +286,6 @@ async def _write(plan: Plan, actor: Actor) -> Counts:
 
 
 def _diff(old: tuple, new: tuple) -> tuple[dict, dict]:
-    from registration.imports.plan import PERSON_FIELDS
-
     before, after = {}, {}
     for field_name, a, b in zip(PERSON_FIELDS, old, new, strict=True):
         if a != b:
