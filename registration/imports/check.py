@@ -266,6 +266,7 @@ def _check_rows(table: kit.Table, context: Context) -> Plan:
     header_key = {grid.header(c.key): c.key for c in COLUMNS}
     fast = len(candidates)
 
+    # The rows the screen doubts: the core functions say what is wrong (or that nothing is).
     for i in doubted:
         name, employer, number = names[i], employers[i], ids[i]
         skill, skill_error = skill_of[levels[i]]
@@ -273,7 +274,6 @@ def _check_rows(table: kit.Table, context: Context) -> Plan:
         trade, trade_error = trade_of[trades[i]]
         delegation_id, delegation_error = delegation_of[delegation_text[i]]
         group = groups[i] if trade is not None and trade.groups else ""
-        # The slow path: the core functions say what is wrong (or that nothing is).
         row = numbers[i]
         mine: dict[str, RowProblem] = {}
         for problem in refused.get(i, ()):
