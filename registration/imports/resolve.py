@@ -77,6 +77,7 @@ _EXISTING = (
 _ENTRY_AT = 11  # the entry columns of an _EXISTING row start here
 ENTRY_KEYS = ("entry_id", "trade", "delegation", "group_name", "slot", "status",
               "ticket_version", "session")  # fmt: skip
+_DELEGATION, _GROUP, _SLOT = 2, 3, 4  # of an entry's columns
 
 
 async def existing(competition_id: int, id_numbers: list[str]) -> list[tuple]:
@@ -132,17 +133,16 @@ def _resolve_rows(plan: Plan, context: Context, rows: list[tuple]) -> Plan:
     plan.new, plan.changes, plan.unchanged, plan.slots = [], [], [], {}
     plan.person_ids = {}
     stored: dict[str, tuple] = {}  # ID number → PERSON_FIELDS values
-    owners: dict[str, people.Ownership] = {}
-    held: dict[str, dict[int, dict[str, Any]]] = {}  # ID number → trade → entry
+    owners: dict[str, tuple] = {}  # ID number → (user, delegation, its code): see Ownership
+    held: dict[str, dict[int, tuple]] = {}  # ID number → trade → entry (ENTRY_KEYS order)
     for row in rows:
         number = row[1]
         if number not in stored:
             plan.person_ids[number] = row[0]
             stored[number] = row[2:8]
-            owners[number] = people.Ownership(row[8], row[9], row[10])
+            owners[number] = row[8:11]
         if row[_ENTRY_AT] is not None:
-            entry = dict(zip(ENTRY_KEYS, row[_ENTRY_AT:], strict=True))
-            held.setdefault(number, {})[entry["trade"]] = entry
+            held.setdefault(number, {})[row[_ENTRY_AT + 1]] = row[_ENTRY_AT:]
     plan.stored_persons = stored
 
     rules = context.rules
@@ -151,8 +151,8 @@ def _resolve_rows(plan: Plan, context: Context, rows: list[tuple]) -> Plan:
     seen_pair: dict[tuple[str, int], int] = {}
     first_row_of: dict[str, Candidate] = {}
     new_trades: dict[str, int] = {}  # ID number → new trades so far in the file
-    no_entries: dict[int, dict[str, Any]] = {}
-    slots_used = {number: {e["slot"] for e in trades.values()} for number, trades in held.items()}
+    no_entries: dict[int, tuple] = {}
+    assigned: dict[str, set[int]] = {}  # ID number → slots of its new entries in this file
     fresh = plan.new
     slots = plan.slots
     for c in plan.candidates:
@@ -180,7 +180,8 @@ def _resolve_rows(plan: Plan, context: Context, rows: list[tuple]) -> Plan:
                 "inconsistent_person",
             )
             continue
-        if number not in owners:
+        owner = owners.get(number)
+        if owner is None:
             # A person not stored yet — every row of a large file of new people: a new entry
             # in the next slot, within the trades a person may enter.
             taken = new_trades.get(number, 0)
@@ -193,15 +194,23 @@ def _resolve_rows(plan: Plan, context: Context, rows: list[tuple]) -> Plan:
             slots[c.row] = taken + 1
             fresh.append(c)
             continue
-        owner = owners.get(number)
-        person_changes = owner is not None and stored[number] != c.person_values()
+        person_changes = stored[number] != c.person_values()
         mine = held.get(number, no_entries)
         current = mine.get(c.trade_id)
-        # Entering an existing person again, or changing their particulars, is the owner's.
         if (
-            owner is not None
-            and (current is None or person_changes)
-            and not people.may_change(owner, who)
+            current is not None
+            and not person_changes
+            and current[_DELEGATION] == c.delegation_id
+            and current[_GROUP] == c.group
+        ):
+            # Already as stored — every row of a file imported again. Changing nothing needs
+            # nobody's permission.
+            first_row_of.setdefault(number, c)
+            plan.unchanged.append(c.row)
+            continue
+        # Entering an existing person again, or changing their particulars, is the owner's.
+        if (current is None or person_changes) and not people.may_change(
+            people.Ownership(*owner), who
         ):
             _problem(plan, c, "id_number", N_(people.OWNED_MESSAGE), "person_owned")
             continue
@@ -212,13 +221,13 @@ def _resolve_rows(plan: Plan, context: Context, rows: list[tuple]) -> Plan:
                 continue
             new_trades[number] = new_trades.get(number, 0) + 1
             first_row_of.setdefault(number, c)
-            used = slots_used.setdefault(number, set())
+            used = assigned.setdefault(number, {e[_SLOT] for e in mine.values()})
             slot = next(s for s in range(1, limit + 1) if s not in used)
             used.add(slot)
-            plan.slots[c.row] = slot
-            plan.new.append(c)
+            slots[c.row] = slot
+            fresh.append(c)
             continue
-        if current["delegation"] != c.delegation_id and not context.organizer:
+        if current[_DELEGATION] != c.delegation_id and not context.organizer:
             _problem(
                 plan,
                 c,
@@ -232,16 +241,15 @@ def _resolve_rows(plan: Plan, context: Context, rows: list[tuple]) -> Plan:
             )
             continue
         first_row_of.setdefault(number, c)
-        old, new = _differences(c, current, stored[number])
-        if not new:
-            plan.unchanged.append(c.row)
-        elif current["status"] == EntryStatus.revoked:
+        entry = dict(zip(ENTRY_KEYS, current, strict=True))
+        if entry["status"] == EntryStatus.revoked:
             _problem(
                 plan, c, "trade", N_("This entry was revoked and cannot be changed."),
                 "entry_revoked",
             )  # fmt: skip
-        else:
-            plan.changes.append(Change(candidate=c, entry=current, old=old, new=new))
+            continue
+        old, new = _differences(c, entry, stored[number])
+        plan.changes.append(Change(candidate=c, entry=entry, old=old, new=new))
     counts = plan.counts
     counts.rows = plan.rows
     counts.new = len(plan.new)
@@ -252,13 +260,13 @@ def _resolve_rows(plan: Plan, context: Context, rows: list[tuple]) -> Plan:
     return plan
 
 
-def _limit_message(held: dict[int, dict[str, Any]], rules: dict[int, TradeRules], limit: int):
-    other = next(iter(held.values()), None)
-    if other is not None and other["trade"] in rules:
+def _limit_message(held: dict[int, tuple], rules: dict[int, TradeRules], limit: int):
+    trade = next(iter(held), None)
+    if trade is not None and trade in rules:
         return N_(
             "This person is already entered in “{trade}”; a person may enter at most {n} "
             "trades in this competition.",
-            trade=rules[other["trade"]].name,
+            trade=rules[trade].name,
             n=limit,
         )
     return N_("A person may enter at most {n} trades in this competition.", n=limit)
