@@ -70,6 +70,7 @@ from competition.spreadsheets.values import (
 from competition.spreadsheets.workbooks import (
     CSV_MEDIA_TYPE,
     XLSX_MEDIA_TYPE,
+    InfoSheet,
     ReportSheet,
     TemplateWriter,
     csv_bytes,
@@ -96,6 +97,7 @@ __all__ = [
     "FileTooLarge",
     "Grid",
     "HeaderMatch",
+    "InfoSheet",
     "Limits",
     "ReportSheet",
     "RowProblem",

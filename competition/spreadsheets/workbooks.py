@@ -173,16 +173,29 @@ class ReportSheet:
     source: str = ""  # the `RowProblem.sheet` of its problems
 
 
+@dataclass
+class InfoSheet:
+    """A sheet a report adds for information: a header row and rows of values."""
+
+    title: str
+    header: Sequence[str]
+    rows: Sequence[Sequence[str | int]]
+
+
 def problem_separator() -> str:
     return "；" if current_locale.get() == "zh_CN" else "; "
 
 
 def report_workbook(
-    sheets: Sequence[ReportSheet], problems: Iterable[RowProblem], *, listing: bool = False
+    sheets: Sequence[ReportSheet],
+    problems: Iterable[RowProblem],
+    *,
+    listing: bool = False,
+    info: Sequence[InfoSheet] = (),
 ) -> bytes:
     """The uploaded rows again, each sheet with an added 错误 (error) column naming each row's
-    problems; with `listing`, a first sheet lists every problem (sheet, row, column, problem).
-    Every cell is escaped text."""
+    problems; with `listing`, a first sheet lists every problem (sheet, row, column, problem);
+    `info` sheets follow. Every text cell is escaped."""
     problems = list(problems)
     separator = problem_separator()
     buffer = io.BytesIO()
@@ -229,5 +242,16 @@ def report_workbook(
                     write_text(sheet, index, width + 1, separator.join(messages), bad_text)
             elif messages:
                 write_text(sheet, index, width, separator.join(messages), bad_text)
+    for extra in info:
+        sheet = book.add_worksheet(sheet_title(extra.title))
+        sheet.set_column(0, len(extra.header) - 1, 24)
+        write_row(sheet, 0, extra.header, head)
+        for r, values in enumerate(extra.rows, start=1):
+            for c, value in enumerate(values):
+                if isinstance(value, int):
+                    sheet.write_number(r, c, value)
+                else:
+                    write_text(sheet, r, c, value)
+        sheet.freeze_panes(1, 0)
     book.close()
     return buffer.getvalue()

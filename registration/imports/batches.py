@@ -404,7 +404,10 @@ async def batch_report(
             competition_id, table, row["delegation"], organizer=delegation_id is None
         )
     problems = [p for r in sorted(plan.errors) for p in plan.errors[r]]
-    content = await anyio.to_thread.run_sync(report_workbook, table, plan.header_row, problems)
+    quotas = _view(row).quotas
+    content = await anyio.to_thread.run_sync(
+        report_workbook, table, plan.header_row, problems, quotas
+    )
     stem = (row["filename"] or "import").rsplit(".", 1)[0]
     suffix = gettext("report")
     return f"{stem}-{suffix}.xlsx", content

@@ -33,10 +33,27 @@ NOTES = (
 )
 
 
-def report_workbook(table: kit.Table, header_row: int, problems: list[RowProblem]) -> bytes:
-    """The file's rows again with an added 错误 (error) column naming each row's problems."""
+def report_workbook(
+    table: kit.Table,
+    header_row: int,
+    problems: list[RowProblem],
+    quotas: list[dict[str, Any]] | None = None,
+) -> bytes:
+    """The file's rows again with an added 错误 (error) column naming each row's problems;
+    with `quotas` (a batch's lines), a sheet of the candidates and places left per delegation
+    × trade."""
     sheet = kit.ReportSheet(table.sheet or gettext("Registrations"), table.rows, header_row)
-    return kit.report_workbook([sheet], problems)
+    info = []
+    if quotas:
+        header = (gettext("Delegation"), gettext("Trade"), gettext("Candidates in the file"),
+                  gettext("Places left"))  # fmt: skip
+        rows = [
+            [q["delegation"], q["trade"], q["candidates"],
+             gettext("unlimited") if q["free"] is None else q["free"]]
+            for q in quotas
+        ]  # fmt: skip
+        info.append(kit.InfoSheet(gettext("Candidates and places"), header, rows))
+    return kit.report_workbook([sheet], problems, info=info)
 
 
 async def template_workbook(competition_id: int, delegation_id: int | None = None) -> bytes:

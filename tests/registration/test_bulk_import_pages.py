@@ -163,6 +163,14 @@ async def test_the_report_lists_candidates_against_places_left(client, demo_muta
     assert cells[2].startswith("2 ") and "候选人多于名额" in cells[2]
     # No row is refused for the quota.
     assert "新增报名" in report.text and ">3<" in report.text
+    # The report file has them too, on a sheet of their own.
+    download = await client.get(f"{upload.headers['location']}/report.xlsx")
+    book = load_workbook(io.BytesIO(download.content))
+    assert book.sheetnames[-1] == "候选人与名额"
+    assert list(book["候选人与名额"].values) == [
+        ("推荐单位", "工种", "文件中的候选人", "剩余名额"),
+        ("西宁市总工会", "数控铣工", 3, 2),
+    ]
     client.cookies.set("lang", "en")
     english = await client.get(upload.headers["location"])
     assert "西宁市总工会 · CNC Milling Machine Operator" in english.text
