@@ -1,10 +1,12 @@
-"""The `jiangxin` command: migrate, serve, demo, createuser."""
+"""The `jiangxin` command: migrate, serve, demo, createuser, import."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import sys
+import time
+from pathlib import Path
 
 import click
 
@@ -181,6 +183,165 @@ def createuser(
     except DomainError as exc:
         _fail(translate_error(exc))
     click.secho(f"Created user {username} (id {user_id}) with role {role}.", fg="green")
+
+
+@main.group("import", help="Import data from a spreadsheet file (xlsx or CSV).")
+def import_group() -> None:
+    """The import commands; each one below reads one kind of file."""
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@import_group.command(
+    "registrations",
+    help=(
+        "Check a registration file (报名名单) as the import pages do — and, with --commit, import "
+        "its valid rows in one transaction. Without --commit nothing is written (the dry run). "
+        "A file that cannot be read exits with status 1."
+    ),
+)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--competition", "competition_code", required=True, help="Competition code.")
+@click.option(
+    "--delegation",
+    "delegation_code",
+    default=None,
+    help="Delegation code: every row is for it (blank 推荐单位 cells too); else the file says.",
+)
+@click.option("--commit", is_flag=True, help="Import the valid rows (default: dry run only).")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a report: .json (every row: number, verdict, codes, ID number), .csv or .xlsx.",
+)
+@click.option(
+    "--lang", type=click.Choice(["zh_CN", "en"]), default="zh_CN", show_default=True,
+    help="Language of messages and reports.",
+)  # fmt: skip
+def import_registrations(
+    file: Path,
+    competition_code: str,
+    delegation_code: str | None,
+    commit: bool,
+    report_path: Path | None,
+    lang: str,
+) -> None:
+    _settings()
+    if report_path is not None and report_path.suffix.lower() not in (".json", ".csv", ".xlsx"):
+        _fail("--report must end in .json, .csv or .xlsx.")
+    from competition.errors import DomainError
+    from competition.i18n import current_locale, translate_error
+
+    current_locale.set(lang)
+    try:
+        plan, content = asyncio.run(
+            _import_registrations(file, competition_code, delegation_code, commit, report_path)
+        )
+    except DomainError as exc:
+        _fail(translate_error(exc))
+        raise
+    if report_path is not None:
+        report_path.write_bytes(content)
+        _progress(f"Report written to {report_path}.")
+    counts = plan.counts
+    click.echo(
+        f"rows {counts.rows}, valid {counts.valid}, with problems {counts.errors}; "
+        f"{'imported' if commit else 'would import'}: new {counts.new}, updated {counts.updated}, "
+        f"unchanged {counts.unchanged}"
+    )
+    over = [q for q in plan.quota_lines if q.over]
+    for q in over[:20]:
+        click.echo(f"  {q.delegation} · {q.trade}: {q.candidates} candidates, {q.free} places left")
+    if len(over) > 20:
+        click.echo(f"  … {len(over) - 20} more delegation × trade lines with more candidates")
+    for row in sorted(plan.errors)[:20]:
+        click.echo(f"  row {row}: " + "；".join(p.labelled() for p in plan.errors[row]))
+    if len(plan.errors) > 20:
+        click.echo(f"  … {len(plan.errors) - 20} more rows with problems (see --report)")
+    if not commit:
+        click.echo("Dry run: nothing was written. Add --commit to import the valid rows.")
+
+
+async def _import_registrations(
+    file: Path,
+    competition_code: str,
+    delegation_code: str | None,
+    commit: bool,
+    report_path: Path | None,
+):
+    import anyio
+
+    from competition import db
+    from competition.audit import Actor
+    from competition.errors import NotFound
+    from competition.tables import Competition, Delegation
+    from registration import imports
+    from registration.imports import reports
+    from registration.imports.resolve import resolve
+
+    await db.start_pool()
+    try:
+        competition = (
+            await Competition.select(Competition.id)
+            .where(Competition.code == competition_code)
+            .first()
+        )
+        if competition is None:
+            raise NotFound("The competition was not found.", code="competition_not_found")
+        cid = competition["id"]
+        delegation_id = None
+        if delegation_code is not None:
+            delegation = (
+                await Delegation.select(Delegation.id)
+                .where((Delegation.competition == cid) & (Delegation.code == delegation_code))
+                .first()
+            )
+            if delegation is None:
+                raise NotFound("The delegation was not found.", code="delegation_not_found")
+            delegation_id = delegation["id"]
+        data = file.read_bytes()
+        started = time.perf_counter()
+        _progress(f"Reading {file.name} ({len(data) / 1e6:.1f} MB) …")
+        table = await anyio.to_thread.run_sync(imports.read_upload, data)
+        _progress(f"  read in {time.perf_counter() - started:.1f} s; checking every row …")
+        context = await imports.load_context(cid, delegation_id, organizer=True)
+        checked = await anyio.to_thread.run_sync(imports.check_rows, table, context)
+        if report_path is None or report_path.suffix.lower() != ".xlsx":
+            del table
+        _progress(
+            f"  {checked.rows} rows checked in {time.perf_counter() - started:.1f} s; "
+            "against the database …"
+        )
+        actor = Actor(user_id=None, name="cli")
+        if commit:
+            async with db.transaction():
+                plan = await imports.commit(
+                    checked, data, competition_id=cid, delegation_id=delegation_id,
+                    actor=actor, organizer=True, with_quotas=True,
+                )  # fmt: skip
+            _progress(f"  imported in {time.perf_counter() - started:.1f} s.")
+        else:
+            plan = await resolve(checked, context)
+            _progress(f"  done in {time.perf_counter() - started:.1f} s.")
+        content = b""
+        if report_path is not None:
+            suffix = report_path.suffix.lower()
+            if suffix == ".json":
+                content = reports.json_report(plan)
+            elif suffix == ".csv":
+                content = reports.csv_report(plan)
+            else:
+                problems = [p for r in sorted(plan.errors) for p in plan.errors[r]]
+                content = await anyio.to_thread.run_sync(
+                    imports.report_workbook, table, plan.header_row, problems
+                )
+        return plan, content
+    finally:
+        await db.close_pool()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Industries, trades and quotas from an Excel workbook (xlsx), all or nothing.
 
 A workbook holds any of the sheets 行业 (industries), 工种 (trades) and 名额 (quotas), each with a
-Chinese header row (English aliases accepted). Every cell is read as text and parsed here, so a
+Chinese header row (English aliases accepted). It is read through the spreadsheet kit
+(competition/spreadsheets/): every cell comes back as cleaned text and is parsed here, so a
 "三十" where a weight belongs becomes a message on that cell instead of a crash. Rows then go
 through `structure.plan_changes` — the same checks as the organizer's forms — sheet by sheet in
 one transaction, so a trade may use an industry created a few rows earlier in the same file.
@@ -13,18 +14,16 @@ No HTTP here: the controller hands in the uploaded bytes and turns the outcome i
 
 from __future__ import annotations
 
-import io
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 import msgspec
-import xlsxwriter
 
-from competition import structure, uploads
+from competition import spreadsheets as kit
+from competition import structure
 from competition.audit import Actor
 from competition.db import transaction
 from competition.errors import ValidationFailed
@@ -40,21 +39,19 @@ from competition.schemas import (
     TradeIn,
     settings_from_json,
 )
+from competition.spreadsheets import CODE, NUMBER, Column, RowProblem
 from competition.tables import Delegation, EventKind, Industry, Trade
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 20_000
-# A real workbook of 3 × 20,000 rows unpacks to a few tens of megabytes.
-LIMITS = uploads.Limits(
-    max_bytes=MAX_FILE_BYTES, max_rows=MAX_ROWS, max_unpacked_bytes=200 * 1024 * 1024
-)
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+LIMITS = kit.LIMITS["structure"]
+XLSX_MEDIA_TYPE = kit.XLSX_MEDIA_TYPE
+# A quota cell meaning "no cap" (None): blank, 不限 or unlimited.
+UNLIMITED_WORDS = frozenset({"", "不限", "无限", "无限制", "unlimited", "no limit"})
 
 
 class WorkbookRejected(ValidationFailed):
     """The workbook was read but some rows (or sheets) have problems; nothing was written."""
 
-    def __init__(self, book: Workbook, issues: list[Issue]):
+    def __init__(self, book: Workbook, issues: list[RowProblem]):
         super().__init__(
             N_("Problems found: {n}. Nothing was imported; fix them and upload the file again."),
             code="import_rejected",
@@ -65,17 +62,6 @@ class WorkbookRejected(ValidationFailed):
 
 
 # ---------------------------------------------------------------------------- the format
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str  # as written in the template
-    aliases: tuple[str, ...]
-    hint: Msg
-    required: bool = False
-    # ID-like columns are formatted as text in the template, so Excel keeps "001" as typed.
-    text: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,14 +86,15 @@ INDUSTRY_SHEET = SheetSpec(
     ("industry", "industries"),
     N_("Industries"),
     (
-        Column("code", "行业代码", ("code", "industry_code"), CODE_HINT, required=True, text=True),
-        Column("name", "行业名称", ("name",), NAME_HINT, required=True, text=True),
-        Column("name_en", "英文名称", ("name_en", "english name"), NAME_EN_HINT, text=True),
+        Column("code", "行业代码", ("code", "industry_code"), CODE_HINT, True, CODE),
+        Column("name", "行业名称", ("name",), NAME_HINT, True),
+        Column("name_en", "英文名称", ("name_en", "english name"), NAME_EN_HINT),
         Column(
             "sort_order",
             "排序",
             ("sort_order", "order"),
             N_("Optional whole number; smaller comes first."),
+            kind=NUMBER,
         ),
     ),
 )
@@ -118,8 +105,8 @@ TRADE_SHEET = SheetSpec(
     ("trade", "trades"),
     N_("Trades"),
     (
-        Column("code", "工种代码", ("code", "trade_code"), CODE_HINT, required=True, text=True),
-        Column("name", "工种名称", ("name",), NAME_HINT, required=True, text=True),
+        Column("code", "工种代码", ("code", "trade_code"), CODE_HINT, True, CODE),
+        Column("name", "工种名称", ("name",), NAME_HINT, True),
         Column(
             "industry_code",
             "行业代码",
@@ -127,30 +114,31 @@ TRADE_SHEET = SheetSpec(
             N_(
                 "Required. The code of an industry on the 行业 sheet or already in the competition."
             ),
-            required=True,
-            text=True,
+            True,
+            CODE,
         ),
-        Column("name_en", "英文名称", ("name_en", "english name"), NAME_EN_HINT, text=True),
+        Column("name_en", "英文名称", ("name_en", "english name"), NAME_EN_HINT),
         Column(
             "groups",
             "组别",
             ("groups",),
             N_("Optional. Groups separated by 、 or |, e.g. 职工组、学生组."),
-            text=True,
         ),
         Column(
             "theory",
             "理论权重",
             ("theory", "theory_weight", "理论知识权重"),
             N_("Theory weight in whole percent. Blank: no theory event."),
-            required=True,
+            True,
+            NUMBER,
         ),
         Column(
             "practical",
             "实操权重",
             ("practical", "practical_weight", "操作技能权重"),
             N_("Practical weight in whole percent. Blank: no practical event."),
-            required=True,
+            True,
+            NUMBER,
         ),
         Column(
             "oral",
@@ -160,9 +148,22 @@ TRADE_SHEET = SheetSpec(
                 "Oral defence weight in whole percent. Blank: no oral defence. "
                 "Weights add up to 100."
             ),
+            kind=NUMBER,
         ),
-        Column("min_age", "最低年龄", ("min_age",), N_("Minimum age (14–70). Blank: no minimum.")),
-        Column("max_age", "最高年龄", ("max_age",), N_("Maximum age (14–75). Blank: no maximum.")),
+        Column(
+            "min_age",
+            "最低年龄",
+            ("min_age",),
+            N_("Minimum age (14–70). Blank: no minimum."),
+            kind=NUMBER,
+        ),
+        Column(
+            "max_age",
+            "最高年龄",
+            ("max_age",),
+            N_("Maximum age (14–75). Blank: no maximum."),
+            kind=NUMBER,
+        ),
         Column(
             "min_skill_level",
             "最低技能等级",
@@ -171,18 +172,21 @@ TRADE_SHEET = SheetSpec(
                 "Lowest skill level required: 1–5, or 五级/初级工, 四级/中级工, 三级/高级工, "
                 "二级/技师, 一级/高级技师. Blank: none."
             ),
+            kind=NUMBER,
         ),
         Column(
             "min_years_service",
             "最低工龄",
             ("min_years_service", "years_service"),
             N_("Minimum years of service (0–50). Blank: 0."),
+            kind=NUMBER,
         ),
         Column(
             "max_entries",
             "总名额上限",
             ("max_entries",),
             N_("Optional cap on entries over all delegations. Blank: no cap."),
+            kind=NUMBER,
         ),
         Column(
             "judge_rule",
@@ -192,7 +196,7 @@ TRADE_SHEET = SheetSpec(
                 "Optional: mean, trimmed_mean, fig_tolerance or closest_two_of_three. "
                 "Blank: keep the current rule (new trades: trimmed_mean)."
             ),
-            text=True,
+            kind=CODE,
         ),
     ),
 )
@@ -208,29 +212,31 @@ QUOTA_SHEET = SheetSpec(
             "推荐单位代码",
             ("delegation_code", "delegation"),
             N_("The delegation's code; either this or 推荐单位名称 is required."),
-            text=True,
+            kind=CODE,
         ),
         Column(
             "delegation_name",
             "推荐单位名称",
             ("delegation_name",),
             N_("The delegation's name, used when the code is blank."),
-            text=True,
         ),
         Column(
             "trade_code",
             "工种代码",
             ("trade_code", "trade"),
             N_("Required. The code of a trade on the 工种 sheet or already in the competition."),
-            required=True,
-            text=True,
+            True,
+            CODE,
         ),
         Column(
             "max_entries",
             "名额",
             ("max_entries", "quota"),
-            N_("Required. Entries the delegation may send in the trade, 0–1000."),
-            required=True,
+            N_(
+                "Places the delegation has in the trade, 0–1000. Blank or 不限 (unlimited): no cap."
+            ),
+            True,
+            NUMBER,
         ),
     ),
 )
@@ -259,74 +265,49 @@ GENERAL_NOTES: tuple[Msg, ...] = (
     N_("Replace the example rows with your own data before importing."),
 )
 
-SKILL_LEVEL_NAMES: dict[str, int] = {
-    "五级": 5, "初级工": 5, "初级": 5,
-    "四级": 4, "中级工": 4, "中级": 4,
-    "三级": 3, "高级工": 3,
-    "二级": 2, "技师": 2,
-    "一级": 1, "高级技师": 1,
-}  # fmt: skip
-
 # ---------------------------------------------------------------------------- reading
-
-
-@dataclass(frozen=True)
-class Issue:
-    sheet: str  # the sheet's name in the file; "" for the whole workbook
-    row: int | None  # as Excel shows it (header = row 1)
-    column: str  # the header as written in the file
-    message: str  # msgid
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def text(self) -> str:
-        return gettext(self.message, **self.params)
 
 
 @dataclass
 class Sheet:
     spec: SheetSpec
     title: str  # as named in the file
-    # Every cell as read, "" for blanks: the error report repeats them unchanged.
-    grid: list[list[str]]
-    header_row: int = 0  # Excel row number of the header; 0 when the sheet is empty
-    columns: dict[str, int] = field(default_factory=dict)  # column key → index in grid rows
-    headers: dict[str, str] = field(default_factory=dict)  # column key → header in the file
-    data_rows: list[int] = field(default_factory=list)  # Excel row numbers of non-empty rows
+    grid: kit.Grid
     usable: bool = True  # False when a required column is missing
 
-    def header(self, key: str) -> str:
-        return self.headers.get(key) or self.spec.column(key).header
+    @property
+    def rows(self) -> list[list[str]]:
+        return self.grid.table.rows
 
-    def raw(self, excel_row: int, key: str) -> str | None:
-        """The cleaned text of a cell, or None when the sheet has no such column."""
-        index = self.columns.get(key)
-        if index is None:
-            return None
-        row = self.grid[excel_row - 1]
-        return clean(row[index]) if index < len(row) else ""
+    @property
+    def header_row(self) -> int:
+        return self.grid.header_row
+
+    @property
+    def data_rows(self) -> list[int]:
+        """Excel row numbers of the non-empty rows below the header."""
+        return self.grid.numbers
+
+    def header(self, key: str) -> str:
+        return self.grid.header(key)
+
+    def value(self, index: int, key: str) -> str | None:
+        """The cleaned text of a cell of data row `index`, or None when the sheet has no such
+        column."""
+        return self.grid.cell(index, key) if self.grid.has(key) else None
 
 
 @dataclass
 class Workbook:
     sheets: list[Sheet]
-    issues: list[Issue]  # problems found before any row is parsed (missing columns …)
+    issues: list[RowProblem]  # problems found before any row is parsed (missing columns …)
 
     def sheet(self, kind: str) -> Sheet | None:
         return next((s for s in self.sheets if s.spec.kind == kind), None)
 
 
-_FULL_WIDTH = {0xFF10 + i: ord("0") + i for i in range(10)}
-_FULL_WIDTH.update({0x3000: " ", 0x00A0: " ", 0x200B: None, 0x200C: None, 0x200D: None})
-_FULL_WIDTH[0xFEFF] = None
-
-
-def clean(value: str) -> str:
-    """Cell text with full-width digits made ASCII, and stray and doubled spaces removed."""
-    return " ".join(value.translate(_FULL_WIDTH).split())
-
-
 def _sheet_spec(name: str) -> SheetSpec | None:
-    key = clean(name).lower()
+    key = kit.clean(name).lower()
     for spec in SHEETS:
         if key == spec.title or key in spec.aliases:
             return spec
@@ -364,118 +345,102 @@ def read_workbook(data: bytes) -> Workbook:
     (a missing column) are collected in `Workbook.issues` so every sheet's are named at once.
     """
     sheets: list[Sheet] = []
-    issues: list[Issue] = []
-    for table in uploads.read_sheets(data, LIMITS, _choose_sheets):
+    issues: list[RowProblem] = []
+    for table in kit.read_sheets(data, LIMITS, _choose_sheets):
         spec = _sheet_spec(table.sheet)
         assert spec is not None
-        sheet = Sheet(spec=spec, title=table.sheet, grid=table.rows)
-        _find_columns(sheet, issues)
+        sheet = Sheet(spec, table.sheet, kit.Grid(table, spec.columns, sheet=table.sheet))
+        _check_columns(sheet, issues)
         sheets.append(sheet)
     if not any(s.data_rows for s in sheets) and not issues:
         raise ValidationFailed(N_("The workbook has no rows to import."), code="no_rows")
     return Workbook(sheets=sheets, issues=issues)
 
 
-_COLUMN_NAMES = {spec.kind: uploads.column_names(spec.columns) for spec in SHEETS}
-
-
-def _find_columns(sheet: Sheet, issues: list[Issue]) -> None:
-    spec = sheet.spec
-    first = next((i for i, row in enumerate(sheet.grid) if any(clean(c) for c in row)), None)
-    if first is None:
+def _check_columns(sheet: Sheet, issues: list[RowProblem]) -> None:
+    grid = sheet.grid
+    if grid.empty:
         return  # an empty sheet imports nothing
-    sheet.header_row = first + 1
-    header = sheet.grid[first]
-    match = uploads.match_header(header, _COLUMN_NAMES[spec.kind])
-    sheet.columns = match.positions
-    sheet.headers = match.headers
-    for index in match.repeated:
-        text = uploads.header_text(header[index])
+
+    def missing(header: str) -> RowProblem:
+        return RowProblem(
+            grid.header_row,
+            header,
+            N_("Missing column “{column}”.", column=header),
+            "missing_column",
+            sheet.title,
+        )
+
+    header = grid.table.rows[grid.header_index]
+    for index in grid.match.repeated:
+        text = kit.header_text(header[index])
         issues.append(
-            Issue(
-                sheet.title,
-                sheet.header_row,
+            RowProblem(
+                grid.header_row,
                 text,
-                N_("The column “{column}” appears more than once."),
-                {"column": text},
-            )
-        )
-        sheet.usable = False
-    for column in spec.columns:
-        if column.required and column.key not in sheet.columns:
-            issues.append(
-                Issue(
-                    sheet.title,
-                    sheet.header_row,
-                    column.header,
-                    N_("Missing column “{column}”."),
-                    {"column": column.header},
-                )
-            )
-            sheet.usable = False
-    if spec.kind == "quota" and not {"delegation_code", "delegation_name"} & set(sheet.columns):
-        issues.append(
-            Issue(
+                N_("The column “{column}” appears more than once.", column=text),
+                "repeated_column",
                 sheet.title,
-                sheet.header_row,
-                "推荐单位代码",
-                N_("Missing column “{column}”."),
-                {"column": "推荐单位代码 / 推荐单位名称"},
             )
         )
         sheet.usable = False
-    sheet.data_rows = [
-        i + 1 for i in range(first + 1, len(sheet.grid)) if any(clean(c) for c in sheet.grid[i])
-    ]
+    for column in grid.missing():
+        issues.append(missing(column.header))
+        sheet.usable = False
+    if sheet.spec.kind == "quota" and not (
+        grid.has("delegation_code") or grid.has("delegation_name")
+    ):
+        issues.append(missing("推荐单位代码 / 推荐单位名称"))
+        sheet.usable = False
 
 
 # ---------------------------------------------------------------------------- parsing rows
 
 
-_NUMBER = re.compile(r"[+-]?\d+(?:\.0*)?")
 _GROUP_SEPARATORS = re.compile(r"[、,，;；|/／\n]")
-# A cell starting with one of these runs as a formula when a spreadsheet opens an export
-# of it (CSV/formula injection), so free text may not start with one.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class _RowReader:
-    """Typed values from one row, collecting a problem per cell instead of stopping at one."""
+    """Typed values from one row, collecting a problem per cell instead of stopping at one.
+    A cell the kit already refused (a formula, text a spreadsheet would run) counts as failed
+    and is not read again, so it gets one message."""
 
-    def __init__(self, sheet: Sheet, excel_row: int, issues: list[Issue]):
+    def __init__(self, sheet: Sheet, index: int, issues: list[RowProblem], blocked: dict):
         self.sheet = sheet
-        self.row = excel_row
+        self.index = index
+        self.row = sheet.data_rows[index]
         self.issues = issues
-        self.failed = False
+        refused = blocked.get(index, ())
+        self.refused = {p.column for p in refused}
+        self.failed = bool(refused)
 
     def fail(self, key: str, message: str, **params: Any) -> None:
         self.issues.append(
-            Issue(self.sheet.title, self.row, self.sheet.header(key), message, params)
+            RowProblem(
+                self.row, self.sheet.header(key), N_(message, **params), "", self.sheet.title
+            )
         )
         self.failed = True
 
     def has(self, key: str) -> bool:
-        return key in self.sheet.columns
+        return self.sheet.grid.has(key)
+
+    def _raw(self, key: str) -> str:
+        if self.sheet.header(key) in self.refused:
+            return ""
+        return self.sheet.value(self.index, key) or ""
 
     def text(self, key: str, *, required: bool = False) -> str:
-        value = self.sheet.raw(self.row, key) or ""
-        if required and not value:
+        value = self._raw(key)
+        if required and not value and self.sheet.header(key) not in self.refused:
             self.fail(key, N_("This field is required."))
-        elif value.startswith(_FORMULA_STARTS):
-            self.fail(
-                key,
-                N_("“{value}” looks like a spreadsheet formula: text may not start with “{char}”."),
-                value=value,
-                char=value[0],
-            )
         return value
 
     def code(self, key: str, *, required: bool = True) -> str:
-        # Full-width letters (Ｔ００１) too; check_code in the plan decides what is valid.
-        value = unicodedata.normalize("NFKC", self.sheet.raw(self.row, key) or "").strip()
+        value = self._raw(key)
         if value.endswith(".0") and value[:-2].isdigit():
             value = value[:-2]  # a numeric cell: 1001 stored as 1001.0
-        if required and not value:
+        if required and not value and self.sheet.header(key) not in self.refused:
             self.fail(key, N_("This field is required."))
         return value
 
@@ -487,17 +452,18 @@ class _RowReader:
         minimum: int | None = 0,
         percent: bool = False,
     ) -> int | None:
-        value = unicodedata.normalize("NFKC", self.sheet.raw(self.row, key) or "").strip()
+        value = self._raw(key)
         if percent:
             value = value.removesuffix("%").strip()
         if not value:
-            if required:
+            if required and self.sheet.header(key) not in self.refused:
                 self.fail(key, N_("This field is required."))
             return None
-        if not _NUMBER.fullmatch(value):
+        try:
+            number = kit.parse_whole(value)
+        except ValueError:
             self.fail(key, N_("“{value}” is not a whole number."), value=value)
             return None
-        number = int(value.split(".")[0])
         if minimum is not None and number < minimum:
             if minimum == 0:
                 self.fail(key, N_("{value} is negative; enter 0 or more."), value=number)
@@ -511,32 +477,30 @@ class _RowReader:
             return None
         return number
 
+    def quota(self, key: str) -> tuple[bool, int | None]:
+        """(read, places): blank, 不限 or unlimited → (True, None), meaning no cap."""
+        value = self._raw(key)
+        if self.sheet.header(key) in self.refused:
+            return False, None
+        if value.lower() in UNLIMITED_WORDS:
+            return True, None
+        number = self.integer(key, required=True)
+        return number is not None, number
+
     def skill_level(self, key: str) -> int | None:
-        value = unicodedata.normalize("NFKC", self.sheet.raw(self.row, key) or "").strip()
-        if not value:
-            return None
-        levels = set()
-        for token in re.split(r"[/()·、,\s]+", value.lower()):
-            if token in ("", "level"):
-                continue
-            digits = token.removeprefix("level").removesuffix("级")
-            if digits.isdigit() and 1 <= int(digits) <= 5:
-                levels.add(int(digits))
-            elif token.removesuffix("职业技能等级") in SKILL_LEVEL_NAMES:
-                levels.add(SKILL_LEVEL_NAMES[token.removesuffix("职业技能等级")])
-            else:
-                levels.add(0)
-        if len(levels) != 1 or 0 in levels:
+        value = self._raw(key)
+        try:
+            return kit.parse_skill_level(value)
+        except ValueError:
             self.fail(
                 key,
                 N_("Unknown skill level “{value}”: use 1–5 or 五级/初级工 … 一级/高级技师."),
                 value=value,
             )
             return None
-        return levels.pop()
 
     def judge_rule(self, key: str) -> str | None:
-        value = self.sheet.raw(self.row, key) or ""
+        value = self._raw(key)
         if not value:
             return None
         lookup = {k.lower(): k for k in JUDGE_RULES}
@@ -570,6 +534,15 @@ class Rows:
         self.rows.append(row)
 
 
+def _readers(sheet: Sheet, issues: list[RowProblem]) -> Iterable[_RowReader]:
+    """A reader for each data row; the problems the kit finds in the sheet are named first."""
+    blocked = sheet.grid.problems()
+    for problems in blocked.values():
+        issues.extend(problems)
+    for index in range(len(sheet.data_rows)):
+        yield _RowReader(sheet, index, issues, blocked)
+
+
 def _first_seen(
     seen: dict[Any, int], key: Any, reader: _RowReader, column: str, message: str, **params: Any
 ) -> bool:
@@ -580,14 +553,14 @@ def _first_seen(
     return True
 
 
-def industry_rows(sheet: Sheet, existing: dict[str, dict], issues: list[Issue]) -> Rows:
+def industry_rows(sheet: Sheet, existing: dict[str, dict], issues: list[RowProblem]) -> Rows:
     """`existing`: the competition's industries by code, whose values fill left-out columns."""
     out = Rows()
     seen: dict[str, int] = {}
     # New records without a sort order follow the existing ones, in the order of the sheet.
     after = max((r["sort_order"] for r in existing.values()), default=0)
-    for position, row in enumerate(sheet.data_rows, start=after + 1):
-        r = _RowReader(sheet, row, issues)
+    for position, r in enumerate(_readers(sheet, issues), start=after + 1):
+        row = r.row
         code = r.code("code")
         name = r.text("name", required=True)
         current = existing.get(code, {})
@@ -610,14 +583,14 @@ def _split_groups(value: str) -> tuple[str, ...]:
     return tuple(g.strip() for g in _GROUP_SEPARATORS.split(value) if g.strip())
 
 
-def trade_rows(sheet: Sheet, existing: dict[str, dict], issues: list[Issue]) -> Rows:
+def trade_rows(sheet: Sheet, existing: dict[str, dict], issues: list[RowProblem]) -> Rows:
     """`existing`: the competition's trades by code (JSON loaded). Their settings that the
     workbook does not carry (awards, tie-break, judge tolerances …) are kept as they are."""
     out = Rows()
     seen: dict[str, int] = {}
     after = max((r["sort_order"] for r in existing.values()), default=0)
-    for position, row in enumerate(sheet.data_rows, start=after + 1):
-        r = _RowReader(sheet, row, issues)
+    for position, r in enumerate(_readers(sheet, issues), start=after + 1):
+        row = r.row
         code = r.code("code")
         current = existing.get(code)
         base = _trade_base(current, position)
@@ -696,13 +669,13 @@ def _trade_base(current: dict | None, position: int) -> TradeIn:
     )
 
 
-def quota_rows(sheet: Sheet, delegations: dict[str, str], issues: list[Issue]) -> Rows:
+def quota_rows(sheet: Sheet, delegations: dict[str, str], issues: list[RowProblem]) -> Rows:
     """`delegations`: the competition's delegations, code → name."""
     out = Rows()
     seen: dict[tuple[str, str], int] = {}
     by_name = {name: code for code, name in delegations.items()}
-    for row in sheet.data_rows:
-        r = _RowReader(sheet, row, issues)
+    for r in _readers(sheet, issues):
+        row = r.row
         code = r.code("delegation_code", required=False) if r.has("delegation_code") else ""
         name = r.text("delegation_name") if r.has("delegation_name") else ""
         if not code and not name:
@@ -723,7 +696,7 @@ def quota_rows(sheet: Sheet, delegations: dict[str, str], issues: list[Issue]) -
                 value=name,
             )
         trade_code = r.code("trade_code")
-        max_entries = r.integer("max_entries", required=True)
+        read, max_entries = r.quota("max_entries")
         key = (code, trade_code)
         if (
             code
@@ -742,7 +715,7 @@ def quota_rows(sheet: Sheet, delegations: dict[str, str], issues: list[Issue]) -
             )
         ):
             continue
-        if r.failed or max_entries is None:
+        if r.failed or not read:
             continue
         out.add(QuotaIn(delegation_code=code, trade_code=trade_code, max_entries=max_entries), row)
     return out
@@ -770,7 +743,7 @@ _REFERENCE_FIELD = {
 
 def _column_for(sheet: Sheet, field_name: str) -> str:
     keys = _FIELD_COLUMNS.get(sheet.spec.kind, {}).get(field_name, (field_name,))
-    return "/".join(sheet.header(k) for k in keys if k in sheet.columns)
+    return "/".join(sheet.header(k) for k in keys if sheet.grid.has(k))
 
 
 async def _existing_rows(table: Any, competition_id: int) -> dict[str, dict]:
@@ -807,7 +780,9 @@ async def import_workbook(
             kind = sheet.spec.kind
             if not sheet.usable:
                 # Its rows cannot be read; later sheets referring to its codes are told why.
-                failed[kind] = {sheet.raw(r, "code") or "" for r in sheet.data_rows} - {""}
+                failed[kind] = (
+                    set(sheet.grid.column("code")) - {""} if sheet.grid.has("code") else set()
+                )
                 continue
             rows = await _parse(sheet, competition_id, issues)
             plan = await structure.plan_changes(kind, competition_id, rows.items)
@@ -825,12 +800,12 @@ async def import_workbook(
                         )
                         params = {"what": reference[1], "value": value}
                 issues.append(
-                    Issue(
-                        sheet.title,
+                    RowProblem(
                         rows.rows[error.index],
                         _column_for(sheet, field_name),
-                        message,
-                        params,
+                        N_(message, **params),
+                        "invalid",
+                        sheet.title,
                     )
                 )
                 if kind != "quota":
@@ -858,7 +833,7 @@ def _sheet_order(book: Workbook, title: str) -> int:
     return next((n for n, s in enumerate(book.sheets) if s.title == title), -1)
 
 
-async def _parse(sheet: Sheet, competition_id: int, issues: list[Issue]) -> Rows:
+async def _parse(sheet: Sheet, competition_id: int, issues: list[RowProblem]) -> Rows:
     if sheet.spec.kind == "industry":
         return industry_rows(sheet, await _existing_rows(Industry, competition_id), issues)
     if sheet.spec.kind == "trade":
@@ -867,22 +842,6 @@ async def _parse(sheet: Sheet, competition_id: int, issues: list[Issue]) -> Rows
 
 
 # ---------------------------------------------------------------------------- writing workbooks
-
-
-def _new_workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
-    # Strings stay strings: an uploaded "=cmd|…" must never come back as a live formula.
-    return xlsxwriter.Workbook(
-        buffer,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-        },
-    )
-
-
-_TEXT_LIMIT = 32_767  # the longest string a cell holds
 
 
 def template_workbook(delegation: tuple[str, str] | None = None) -> bytes:
@@ -914,130 +873,46 @@ def template_workbook(delegation: tuple[str, str] | None = None) -> bytes:
             {"delegation_code": code, "delegation_name": name, "trade_code": "EX01",
              "max_entries": 3},
             {"delegation_code": code, "delegation_name": name, "trade_code": "EX02",
-             "max_entries": 2},
+             "max_entries": "不限"},
         ],
     }  # fmt: skip
-    buffer = io.BytesIO()
-    book = _new_workbook(buffer)
-    text = book.add_format({"num_format": "@"})
-    head = book.add_format({"bold": True, "bg_color": "#EEF1F5", "border": 1, "num_format": "@"})
-    head_required = book.add_format(
-        {
-            "bold": True,
-            "bg_color": "#FDE8E8",
-            "border": 1,
-            "num_format": "@",
-            "font_color": "#8E1B21",
-        }
+    writer = kit.TemplateWriter()
+    notes, line = writer.notes(
+        "说明",
+        gettext("How to fill in this workbook"),
+        map(gettext, GENERAL_NOTES),
+        widths=(12, 16, 10, 90),
+        column=0,
     )
-    wrap = book.add_format({"text_wrap": True, "valign": "top"})
-
-    notes = book.add_worksheet("说明")
-    notes.set_column(0, 0, 12)
-    notes.set_column(1, 1, 16)
-    notes.set_column(2, 2, 10)
-    notes.set_column(3, 3, 90, wrap)
-    notes.write_string(0, 0, gettext("How to fill in this workbook"), head)
-    line = 1
-    for note in GENERAL_NOTES:
-        notes.write_string(line, 0, gettext(note))
-        line += 1
-    line += 1
-    for c, title in enumerate(
-        (gettext("Sheet"), gettext("Column"), gettext("Required"), gettext("How to fill it in"))
-    ):
-        notes.write_string(line, c, title, head)
+    titles = (
+        gettext("Sheet"),
+        gettext("Column"),
+        gettext("Required"),
+        gettext("How to fill it in"),
+    )
+    kit.write_row(notes, line, titles, writer.head)
     line += 1
     for spec in SHEETS:
         for column in spec.columns:
-            notes.write_string(line, 0, spec.title)
-            notes.write_string(line, 1, column.header)
-            notes.write_string(line, 2, gettext("Yes") if column.required else "")
-            notes.write_string(line, 3, gettext(column.hint))
+            required = gettext("Yes") if column.required else ""
+            kit.write_row(notes, line, (spec.title, column.header, required, gettext(column.hint)))
             line += 1
-
     for spec in SHEETS:
-        sheet = book.add_worksheet(spec.title)
-        sheet.freeze_panes(1, 0)
-        for c, column in enumerate(spec.columns):
-            sheet.set_column(
-                c, c, max(12, 2 * len(column.header) + 4), text if column.text else None
-            )
-            sheet.write_string(0, c, column.header, head_required if column.required else head)
-            sheet.write_comment(0, c, gettext(column.hint), {"x_scale": 2, "y_scale": 1.5})
-        for r, example in enumerate(examples[spec.kind], start=1):
-            for c, column in enumerate(spec.columns):
-                value = example.get(column.key, "")
-                if isinstance(value, int):
-                    sheet.write_number(r, c, value)
-                elif value:
-                    sheet.write_string(r, c, str(value), text if column.text else None)
-        if spec.kind == "trade":
-            rule = next(i for i, c in enumerate(spec.columns) if c.key == "judge_rule")
-            sheet.data_validation(
-                1, rule, MAX_ROWS, rule, {"validate": "list", "source": list(JUDGE_RULES)}
-            )
-    book.close()
-    return buffer.getvalue()
+        writer.data_sheet(
+            spec.title,
+            spec.columns,
+            examples=examples[spec.kind],
+            choices={"judge_rule": list(JUDGE_RULES)} if spec.kind == "trade" else None,
+            rows=LIMITS.max_rows,
+        )
+    return writer.close()
 
 
-def error_report(book: Workbook, issues: Iterable[Issue]) -> bytes:
+def error_report(book: Workbook, issues: Iterable[RowProblem]) -> bytes:
     """The uploaded rows again, each sheet with an extra 错误 column, plus a first sheet that
-    lists every problem. Every cell is written as a string, never as a formula."""
-    issues = list(issues)
-    separator = "；" if current_locale.get() == "zh_CN" else "; "
-    buffer = io.BytesIO()
-    out = _new_workbook(buffer)
-    head = out.add_format({"bold": True, "bg_color": "#EEF1F5", "border": 1})
-    bad = out.add_format({"bg_color": "#FDE4E1"})
-    bad_text = out.add_format({"bg_color": "#FDE4E1", "font_color": "#7A1B13", "text_wrap": True})
-
-    summary = out.add_worksheet(gettext("Problems")[:31])
-    summary.set_column(0, 0, 14)
-    summary.set_column(1, 1, 8)
-    summary.set_column(2, 2, 18)
-    summary.set_column(3, 3, 80)
-    for c, title in enumerate(
-        (gettext("Sheet"), gettext("Row"), gettext("Column"), gettext("Problem"))
-    ):
-        summary.write_string(0, c, title, head)
-    for r, issue in enumerate(issues, start=1):
-        summary.write_string(r, 0, issue.sheet)
-        if issue.row is not None:
-            summary.write_number(r, 1, issue.row)
-        summary.write_string(r, 2, issue.column[:_TEXT_LIMIT])
-        summary.write_string(r, 3, issue.text()[:_TEXT_LIMIT])
-    summary.freeze_panes(1, 0)
-
-    by_row: dict[tuple[str, int], list[str]] = {}
-    for issue in issues:
-        if issue.row is not None:
-            text = f"【{issue.column}】{issue.text()}" if issue.column else issue.text()
-            by_row.setdefault((issue.sheet, issue.row), []).append(text)
-    for sheet in book.sheets:
-        ws = out.add_worksheet(sheet.title[:31])
-        width = max((len(row) for row in sheet.grid), default=0)
-        error_column = width
-        ws.set_column(error_column, error_column, 60)
-        for index, row in enumerate(sheet.grid):
-            excel_row = index + 1
-            messages = by_row.get((sheet.title, excel_row))
-            is_header = excel_row == sheet.header_row
-            row_format = head if is_header else (bad if messages else None)
-            for c, value in enumerate(row):
-                if value:
-                    ws.write_string(index, c, value[:_TEXT_LIMIT], row_format)
-            if is_header:
-                ws.write_string(index, error_column, gettext("Error"), head)
-                if messages:
-                    ws.write_string(
-                        index, error_column + 1, separator.join(messages)[:_TEXT_LIMIT], bad_text
-                    )
-            elif messages:
-                ws.write_string(
-                    index, error_column, separator.join(messages)[:_TEXT_LIMIT], bad_text
-                )
-        if sheet.header_row:
-            ws.freeze_panes(sheet.header_row, 0)
-    out.close()
-    return buffer.getvalue()
+    lists every problem. Every cell is written as escaped text, never as a formula."""
+    sheets = [
+        kit.ReportSheet(sheet.title, sheet.rows, sheet.header_row, source=sheet.title)
+        for sheet in book.sheets
+    ]
+    return kit.report_workbook(sheets, issues, listing=True)

@@ -18,23 +18,22 @@ from typing import Any
 
 import anyio
 
-from competition import audit, uploads
+from competition import audit
+from competition import spreadsheets as kit
 from competition.audit import Actor
 from competition.db import execute_many, transaction
 from competition.errors import ValidationFailed
 from competition.i18n import N_, Msg
+from competition.spreadsheets import CODE, NUMBER, Column, RowProblem
 from competition.tables import Trade
 from registration import idcard
 from registration.entries import NAME
 from registration.queries import name_like
 from registration.tables import AwardHistory
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 50_000
-# A real list of 50,000 rows unpacks to some 15 MB of XML.
-LIMITS = uploads.Limits(
-    max_bytes=MAX_FILE_BYTES, max_rows=MAX_ROWS, max_unpacked_bytes=100 * 1024 * 1024
-)
+LIMITS = kit.LIMITS["award_history"]
+MAX_FILE_BYTES = LIMITS.max_bytes
+MAX_ROWS = LIMITS.max_rows
 PAGE_SIZE = 50
 # Chunks of ID numbers per `IN (…)`, under SQLite's old limit of 999 variables.
 LOOKUP_CHUNK = 500
@@ -56,33 +55,15 @@ AWARD_LABELS: dict[str, Msg] = {
     "third": N_("Third prize"),
 }
 
-
-@dataclass(frozen=True)
-class HistoryColumn:
-    key: str
-    header: str  # as the file names it
-    label: Msg
-    aliases: tuple[str, ...] = ()
-    required: bool = True
-
-
-COLUMNS: tuple[HistoryColumn, ...] = (
-    HistoryColumn("id_number", "身份证号", N_("ID number"), ("身份证号码", "身份证", "idnumber")),
-    HistoryColumn("name", "姓名", N_("Full name"), ("name",)),
-    HistoryColumn("trade_name", "工种", N_("Trade"), ("工种名称", "trade")),
-    HistoryColumn("award", "奖项", N_("Award"), ("获奖等级", "等次", "award")),
-    HistoryColumn("year", "年份", N_("Year"), ("获奖年份", "year")),
-    HistoryColumn(
-        "competition_name", "赛事名称", N_("Competition"), ("赛事", "competition"), required=False
-    ),
-)
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    row: int  # as Excel numbers it (the header is row 1 in a plain file)
-    column: str  # the file's header
-    message: Msg
+COLUMNS: tuple[Column, ...] = (
+    Column("id_number", "身份证号", ("身份证号码", "身份证", "idnumber"), N_("ID number"), True,
+           CODE, spaceless=True),
+    Column("name", "姓名", ("name",), N_("Full name"), True),
+    Column("trade_name", "工种", ("工种名称", "trade"), N_("Trade"), True),
+    Column("award", "奖项", ("获奖等级", "等次", "award"), N_("Award"), True, CODE),
+    Column("year", "年份", ("获奖年份", "year"), N_("Year"), True, NUMBER),
+    Column("competition_name", "赛事名称", ("赛事", "competition"), N_("Competition")),
+)  # fmt: skip
 
 
 class HistoryRejected(ValidationFailed):
@@ -125,84 +106,64 @@ class Record:
 # ---------------------------------------------------------------------------- checking rows
 
 
-_COLUMN_NAMES = uploads.column_names(COLUMNS)
-
-
-def _columns(header: list[str]) -> dict[str, int]:
-    found = uploads.match_header(header, _COLUMN_NAMES).positions
-    missing = [c.header for c in COLUMNS if c.required and c.key not in found]
-    if missing:
-        raise ValidationFailed(
-            N_("The file has no column {columns}; the first row must name the columns."),
-            code="missing_columns",
-            columns="、".join(missing),
-        )
-    return found
-
-
-def _text(value: str) -> str:
-    return " ".join(value.split())
-
-
-def check_rows(grid: list[list[str]], *, today: dt.date | None = None) -> list[Record]:
+def check_rows(table: kit.Table, *, today: dt.date | None = None) -> list[Record]:
     """Every data row as a Record, or HistoryRejected naming each problem."""
     today = today or dt.date.today()
-    first = next((i for i, row in enumerate(grid) if any(_text(c) for c in row)), None)
-    if first is None:
-        raise ValidationFailed(N_("The file has no rows to import."), code="no_rows")
-    columns = _columns(grid[first])
-    data_rows = [
-        (i + 1, row)
-        for i, row in enumerate(grid[first + 1 :], start=first + 1)
-        if any(_text(c) for c in row)
-    ]
-    if not data_rows:
-        raise ValidationFailed(N_("The file has no rows to import."), code="no_rows")
-    headers = {c.key: c.header for c in COLUMNS}
+    grid = kit.Grid(table, COLUMNS)
+    if grid.empty or not grid.indices:
+        raise kit.no_rows()
+    missing = grid.missing()
+    if missing:
+        raise kit.missing_columns(missing)
+    refused = grid.problems()
     problems: list[RowProblem] = []
     records: list[Record] = []
+    for index, number in enumerate(grid.numbers):
+        found = list(refused.get(index, ()))
+        taken = {p.column for p in found}
 
-    def cell(row: list[str], key: str) -> str:
-        index = columns.get(key)
-        return row[index] if index is not None and index < len(row) else ""
+        def problem(
+            key: str, message: Msg, code: str, found=found, taken=taken, number=number
+        ) -> None:
+            if grid.header(key) not in taken:
+                found.append(RowProblem(number, grid.header(key), message, code))
 
-    for number, row in data_rows:
-        bad = len(problems)
-
-        def problem(key: str, message: Msg, number: int = number) -> None:
-            problems.append(RowProblem(number, headers[key], message))
+        def cell(key: str, index: int = index) -> str:
+            return grid.cell(index, key)
 
         number_text = ""
         try:
             # A number typed into a General column reads as Excel shows it, "6.30102E+17",
             # which idcard.parse explains.
-            number_text = idcard.parse(cell(row, "id_number"), today=today).number
+            number_text = idcard.parse(cell("id_number"), today=today).number
         except ValidationFailed as exc:
-            problem("id_number", N_(exc.message, **exc.params))
-        name = _text(cell(row, "name"))
+            problem("id_number", N_(exc.message, **exc.params), exc.code)
+        name = cell("name")
         if not NAME.match(name) or any(c.isdigit() for c in name):
-            problem("name", N_("Enter the name as on the ID card."))
-        trade_name = _text(cell(row, "trade_name"))
+            problem("name", N_("Enter the name as on the ID card."), "invalid_name")
+        trade_name = cell("trade_name")
         if not trade_name:
-            problem("trade_name", N_("The trade is missing."))
+            problem("trade_name", N_("The trade is missing."), "trade_missing")
         elif len(trade_name) > 100:
-            problem("trade_name", N_("At most {n} characters.", n=100))
-        award = AWARDS.get(_text(cell(row, "award")).replace(" ", "").lower())
+            problem("trade_name", N_("At most {n} characters.", n=100), "too_long")
+        award = AWARDS.get(cell("award").replace(" ", "").lower())
         if award is None:
-            problem("award", N_("The award must be 一等奖, 二等奖 or 三等奖."))
-        year_text = _text(cell(row, "year")).removesuffix("年")
-        year = int(year_text) if re.fullmatch(r"\d{4}", year_text) else None
+            problem("award", N_("The award must be 一等奖, 二等奖 or 三等奖."), "unknown_award")
+        try:
+            year: int | None = kit.parse_whole(cell("year"), unit="年")
+        except ValueError:
+            year = None
         if year is None or not 1950 <= year <= today.year:
             problem("year", N_("The year must be between {first} and {last}.", first=1950,
-                               last=today.year))  # fmt: skip
-        competition_name = _text(cell(row, "competition_name"))
+                               last=today.year), "invalid_year")  # fmt: skip
+        competition_name = cell("competition_name")
         if len(competition_name) > 200:
-            problem("competition_name", N_("At most {n} characters.", n=200))
-        if len(problems) == bad:
-            assert award is not None and year is not None
-            records.append(
-                Record(number, number_text, name, trade_name, award, year, competition_name)
-            )
+            problem("competition_name", N_("At most {n} characters.", n=200), "too_long")
+        if found:
+            problems.extend(found)
+            continue
+        assert award is not None and year is not None
+        records.append(Record(number, number_text, name, trade_name, award, year, competition_name))
     if problems:
         raise HistoryRejected(problems)
     return records
@@ -226,8 +187,8 @@ async def import_award_history(
     competition_id: int, data: bytes, *, actor: Actor, filename: str = ""
 ) -> ImportResult:
     """Check every row, then store the new ones in one transaction (all or nothing)."""
-    table = await anyio.to_thread.run_sync(uploads.read_table, data, LIMITS)
-    records = check_rows(table.rows)
+    table = await anyio.to_thread.run_sync(kit.read_table, data, LIMITS)
+    records = check_rows(table)
     trade_names = {
         r["name"] for r in await Trade.select(Trade.name).where(Trade.competition == competition_id)
     }

@@ -34,7 +34,7 @@ from competition.audit import Actor
 from competition.db import transaction
 from competition.demo.loader import DEMO_PASSWORD
 from competition.tables import Role, Trade, User
-from registration import bulk_import, claims, idcard, review
+from registration import claims, idcard, imports, review
 from registration.entries import save_photo
 from registration.photos import STORED_SIZE, ProcessedPhoto
 from registration.tables import ClaimStatus, Entry, EntryStatus, Person, PersonClaim, Photo
@@ -60,7 +60,7 @@ async def load_demo_registrations(competition_id: int) -> int:
     """Register the demo contestants and move them through review. Returns the number of
     changes (0 when everything was already there)."""
     data = DEMO_FILE.read_bytes()
-    plan = await bulk_import.import_file(competition_id, data, actor=DEMO_ACTOR)
+    plan = await imports.import_file(competition_id, data, actor=DEMO_ACTOR)
     if plan.errors:
         row, problems = next(iter(sorted(plan.errors.items())))
         raise RuntimeError(

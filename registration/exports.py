@@ -1,10 +1,11 @@
 """Registration lists as xlsx (报名名单): for the organizer with full ID numbers, for a
 delegation with masked ones.
 
-Written with xlsxwriter in constant-memory mode (rows stream to a temporary file, so tens of
-thousands of rows cost little memory). Every text value is written with `write_string`, so a
-name or employer typed as `=cmd|' /C calc'!A0` stays text and is never a live formula; the
-ID number column is formatted as text so Excel shows all 18 characters and keeps a final X.
+Written with the spreadsheet kit's writer (competition/spreadsheets/) in constant-memory mode
+(rows stream to a temporary file, so tens of thousands of rows cost little memory). Every text
+value goes through `write_text`, so a name or employer typed as `=cmd|' /C calc'!A0` is written
+escaped, as text that never runs; the ID number column is formatted as text so Excel shows all
+18 characters and keeps a final X.
 
 The lists go to the offices of a Chinese competition and are read next to the Chinese import
 templates, so a workbook is always written in Chinese whatever the language of the page.
@@ -21,14 +22,14 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
-import xlsxwriter
 
+from competition import spreadsheets as kit
 from competition.clock import format_datetime
 from competition.i18n import N_, Msg, current_locale, render
 from competition.schemas import SKILL_LEVELS
 from registration.queries import GENDER_LABELS, STATUS_LABELS, EntryFilter, export_batches
 
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MEDIA_TYPE = kit.XLSX_MEDIA_TYPE
 EXPORT_LOCALE = "zh_CN"
 
 
@@ -109,15 +110,7 @@ class EntriesWorkbook:
         self._buffer = io.BytesIO()
         self._rows = 0
         with _in_export_language():
-            self._book = xlsxwriter.Workbook(
-                self._buffer,
-                {
-                    "constant_memory": True,
-                    "strings_to_formulas": False,
-                    "strings_to_numbers": False,
-                    "strings_to_urls": False,
-                },
-            )
+            self._book = kit.new_workbook(self._buffer, constant_memory=True)
             self._book.set_properties({"title": title})
             self._sheet = self._book.add_worksheet(render(N_("Registration list"))[:31])
             header = self._book.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
@@ -128,7 +121,7 @@ class EntriesWorkbook:
                 self._sheet.set_column(index, index, column.width, style)
             self._sheet.freeze_panes(1, 0)
             for index, column in enumerate(COLUMNS):
-                self._sheet.write_string(0, index, render(column.header), header)
+                kit.write_text(self._sheet, 0, index, render(column.header), header)
 
     def add_rows(self, rows: Iterable[dict[str, Any]]) -> None:
         sheet, kinds = self._sheet, [c.kind for c in COLUMNS]
@@ -144,9 +137,9 @@ class EntriesWorkbook:
                     elif kind == "number" and isinstance(value, int):
                         sheet.write_number(line, index, value)
                     elif kind == "id":
-                        sheet.write_string(line, index, str(value), self._text)
+                        kit.write_text(sheet, line, index, str(value), self._text)
                     else:
-                        sheet.write_string(line, index, str(value))
+                        kit.write_text(sheet, line, index, str(value))
 
     def finish(self) -> bytes:
         self._sheet.autofilter(0, 0, max(self._rows, 1), len(COLUMNS) - 1)

@@ -149,6 +149,9 @@ class ImportBatch(Table):  # 导入批次: an uploaded file between its dry run 
     user_id = Integer(null=True, default=None)
     filename = Varchar(length=200, default="")
     content = Bytea()
+    # The dry run's plan (registration/imports/plan.py), so the decision needs no second read
+    # and check of the file; emptied with the content once the batch is decided.
+    plan = Bytea(default=b"")
     status = Varchar(length=12, default="checked")  # checked / imported / discarded
     summary = JSON(default={})
     created_at = Timestamptz(default=TimestamptzNow())

@@ -9,7 +9,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import anyio
 from litestar import Controller, Request, Response, get, post
@@ -24,6 +23,7 @@ from competition.i18n import N_, gettext, translate_error
 from competition.phases import STRUCTURE_EDITABLE, Phase
 from competition.tables import Delegation, Role
 from competition.web.access import require_competition, roles
+from competition.web.downloads import attachment
 from competition.web.templating import page
 
 # Error reports are kept so the "download the report" link works after the page is shown,
@@ -76,17 +76,7 @@ def load_report(competition_id: int, user_id: int, token: str) -> bytes | None:
 
 
 def _xlsx(content: bytes, filename: str, ascii_name: str) -> Response:
-    return Response(
-        content,
-        media_type=importer.XLSX_MEDIA_TYPE,
-        headers={
-            # An ASCII name for old browsers, the real one for the rest.
-            "content-disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-            ),
-            "cache-control": "no-store",
-        },
-    )
+    return attachment(content, filename, ascii_name, importer.XLSX_MEDIA_TYPE)
 
 
 def _result_param(results: list[importer.SheetResult]) -> str:
@@ -159,7 +149,7 @@ class ImportController(Controller):
             # Said before the file is read: a closed import needs no fixing of the file.
             await structure.require_structure_editable(competition_id)
             # One byte over the limit is enough to know the file is too large.
-            data = await upload.read(importer.MAX_FILE_BYTES + 1)
+            data = await upload.read(importer.LIMITS.max_bytes + 1)
             results = await importer.import_workbook(
                 competition_id, data, identity.actor, filename=upload.filename
             )
@@ -228,8 +218,8 @@ class ImportController(Controller):
             editable=phase in STRUCTURE_EDITABLE,
             specs=importer.SHEETS,
             notes=importer.GENERAL_NOTES,
-            max_mb=importer.MAX_FILE_BYTES // (1024 * 1024),
-            max_rows=importer.MAX_ROWS,
+            max_mb=importer.LIMITS.max_mb,
+            max_rows=importer.LIMITS.max_rows,
             error=error,
             issues=issues or [],
             issue_total=issue_total,

@@ -23,21 +23,24 @@ from competition.accounts import Identity
 from competition.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from competition.i18n import N_, render, translate_error
 from competition.phases import Phase
+from competition.spreadsheets import XLSX_MEDIA_TYPE
 from competition.tables import Delegation, Role
 from competition.web.access import require_competition, roles
+from competition.web.downloads import attachment
 from competition.web.forms import form_fields, parse_int
 from competition.web.templating import page
-from registration import bulk_import
+from registration import imports
 from registration.access import delegation_ids
-from registration.bulk_read import MAX_ROWS, MAX_UPLOAD_BYTES
 from registration.entries import REGISTRATION_PHASES
 
+# Delegation × trade lines of candidates and places on the dry-run page.
+SHOWN_QUOTA_LINES = 200
 ACCEPT = ".xlsx,.csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,text/csv"
 STATUS_LABELS = {
-    bulk_import.BatchStatus.checked: N_("Checked, waiting for your decision"),
-    bulk_import.BatchStatus.imported: N_("Imported"),
-    bulk_import.BatchStatus.discarded: N_("Nothing imported"),
-    bulk_import.BatchStatus.expired: N_("Expired"),
+    imports.BatchStatus.checked: N_("Checked, waiting for your decision"),
+    imports.BatchStatus.imported: N_("Imported"),
+    imports.BatchStatus.discarded: N_("Nothing imported"),
+    imports.BatchStatus.expired: N_("Expired"),
 }
 
 
@@ -65,16 +68,7 @@ class Scope:
 
 
 def _xlsx(content: bytes, filename: str, ascii_name: str) -> Response:
-    return Response(
-        content,
-        media_type=bulk_import.XLSX_MEDIA_TYPE,
-        headers={
-            "content-disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-            ),
-            "cache-control": "no-store",
-        },
-    )
+    return attachment(content, filename, ascii_name, XLSX_MEDIA_TYPE)
 
 
 async def _delegation(delegation_id: int) -> dict[str, Any] | None:
@@ -123,13 +117,13 @@ async def organizer_scope(identity: Identity, competition_id: int) -> Scope:
     )
 
 
-async def _batch_scope(identity: Identity, token: str) -> tuple[Scope, bulk_import.BatchView]:
+async def _batch_scope(identity: Identity, token: str) -> tuple[Scope, imports.BatchView]:
     """A delegation admin's batch: one of their delegations' (anything else is "not found")."""
-    owner = await bulk_import.batch_owner(token)
+    owner = await imports.batch_owner(token)
     if owner is None or owner[1] not in delegation_ids(identity):
         raise NotFound("The import was not found.", code="batch_not_found")
     scope = await delegation_scope(identity, str(owner[1]))
-    batch = await bulk_import.get_batch(
+    batch = await imports.get_batch(
         token, competition_id=scope.competition_id, delegation_id=scope.delegation_id
     )
     return scope, batch
@@ -158,25 +152,25 @@ async def _upload_page(
         status_code=status_code,
         scope=scope,
         competition=scope.competition,
-        columns=bulk_import.COLUMNS,
+        columns=imports.COLUMNS,
         delegations=delegations,
-        recent=await bulk_import.recent_batches(scope.competition_id, scope.delegation_id),
+        recent=await imports.recent_batches(scope.competition_id, scope.delegation_id),
         status_labels=STATUS_LABELS,
-        max_mb=MAX_UPLOAD_BYTES // (1024 * 1024),
-        max_rows=MAX_ROWS,
+        max_mb=imports.LIMITS.max_mb,
+        max_rows=imports.LIMITS.max_rows,
         accept=ACCEPT,
         error=error,
         values=values or {},
     )
 
 
-def _batch_page(scope: Scope, batch: bulk_import.BatchView) -> Template:
+def _batch_page(scope: Scope, batch: imports.BatchView) -> Template:
     errors = [
         {"row": e["row"], "column": e["column"], "text": render(e["message"])} for e in batch.errors
     ]
     template = (
         "registration/import/report.html"
-        if batch.status == bulk_import.BatchStatus.checked
+        if batch.status == imports.BatchStatus.checked
         else "registration/import/result.html"
     )
     entries_url = (
@@ -189,6 +183,9 @@ def _batch_page(scope: Scope, batch: bulk_import.BatchView) -> Template:
         scope=scope,
         competition=scope.competition,
         batch=batch,
+        # Lines with more candidates than places first.
+        quotas=sorted(batch.quotas, key=lambda q: not q["over"])[:SHOWN_QUOTA_LINES],
+        quota_total=batch.quota_lines,
         errors=errors,
         error_rows_shown=batch.error_rows_shown,
         status_labels=STATUS_LABELS,
@@ -222,13 +219,14 @@ async def _check(request: Request, scope: Scope) -> Template | Redirect:
                 N_("Choose an Excel (.xlsx) or CSV file to upload."), code="no_file"
             )
         # One byte over the limit is enough to know the file is too large.
-        data = await upload.read(MAX_UPLOAD_BYTES + 1)
-        batch = await bulk_import.check_upload(
+        data = await upload.read(imports.LIMITS.max_bytes + 1)
+        batch = await imports.check_upload(
             scope.competition_id,
             data,
             actor=identity.actor,
             filename=upload.filename,
             delegation_id=delegation_id,
+            organizer=scope.organizer,
         )
     except DomainError as exc:
         return await _upload_page(
@@ -249,7 +247,7 @@ class DelegationImportController(Controller):
     @get("/template.xlsx")
     async def template(self, request: Request, delegation: FromQuery[str] = "") -> Response:
         scope = await delegation_scope(request.user, delegation)
-        content = await bulk_import.template_workbook(scope.competition_id, scope.delegation_id)
+        content = await imports.template_workbook(scope.competition_id, scope.delegation_id)
         return _xlsx(
             content, f"{scope.competition['code']}-报名导入模板.xlsx", "registration-template.xlsx"
         )
@@ -268,7 +266,7 @@ class DelegationImportController(Controller):
     @get("/{token:str}/report.xlsx")
     async def report(self, request: Request, token: FromPath[str]) -> Response:
         scope, batch = await _batch_scope(request.user, token)
-        filename, content = await bulk_import.batch_report(
+        filename, content = await imports.batch_report(
             batch.token, competition_id=scope.competition_id, delegation_id=scope.delegation_id
         )
         return _xlsx(content, filename, "import-report.xlsx")
@@ -277,7 +275,7 @@ class DelegationImportController(Controller):
     async def accept(self, request: Request, token: FromPath[str]) -> Redirect:
         identity: Identity = request.user
         scope, batch = await _batch_scope(identity, token)
-        await bulk_import.import_batch(
+        await imports.import_batch(
             batch.token,
             competition_id=scope.competition_id,
             actor=identity.actor,
@@ -288,7 +286,7 @@ class DelegationImportController(Controller):
     @post("/{token:str}/discard")
     async def discard(self, request: Request, token: FromPath[str]) -> Redirect:
         scope, batch = await _batch_scope(request.user, token)
-        await bulk_import.discard_batch(
+        await imports.discard_batch(
             batch.token, competition_id=scope.competition_id, delegation_id=scope.delegation_id
         )
         return Redirect(f"{scope.base}/{batch.token}", status_code=303)
@@ -306,7 +304,7 @@ class OrganizerImportController(Controller):
     @get("/template.xlsx")
     async def template(self, request: Request, competition_id: FromPath[int]) -> Response:
         scope = await organizer_scope(request.user, competition_id)
-        content = await bulk_import.template_workbook(scope.competition_id)
+        content = await imports.template_workbook(scope.competition_id)
         return _xlsx(
             content, f"{scope.competition['code']}-报名导入模板.xlsx", "registration-template.xlsx"
         )
@@ -320,7 +318,7 @@ class OrganizerImportController(Controller):
         self, request: Request, competition_id: FromPath[int], token: FromPath[str]
     ) -> Template:
         scope = await organizer_scope(request.user, competition_id)
-        batch = await bulk_import.get_batch(token, competition_id=competition_id)
+        batch = await imports.get_batch(token, competition_id=competition_id)
         if batch.delegation_id is not None:
             scope.delegation = await _delegation(batch.delegation_id)
         return _batch_page(scope, batch)
@@ -330,7 +328,7 @@ class OrganizerImportController(Controller):
         self, request: Request, competition_id: FromPath[int], token: FromPath[str]
     ) -> Response:
         await organizer_scope(request.user, competition_id)
-        filename, content = await bulk_import.batch_report(token, competition_id=competition_id)
+        filename, content = await imports.batch_report(token, competition_id=competition_id)
         return _xlsx(content, filename, "import-report.xlsx")
 
     @post("/{token:str}/import")
@@ -339,7 +337,7 @@ class OrganizerImportController(Controller):
     ) -> Redirect:
         identity: Identity = request.user
         scope = await organizer_scope(identity, competition_id)
-        await bulk_import.import_batch(token, competition_id=competition_id, actor=identity.actor)
+        await imports.import_batch(token, competition_id=competition_id, actor=identity.actor)
         return Redirect(f"{scope.base}/{quote(token)}?done=imported", status_code=303)
 
     @post("/{token:str}/discard")
@@ -347,7 +345,7 @@ class OrganizerImportController(Controller):
         self, request: Request, competition_id: FromPath[int], token: FromPath[str]
     ) -> Redirect:
         scope = await organizer_scope(request.user, competition_id)
-        await bulk_import.discard_batch(token, competition_id=competition_id)
+        await imports.discard_batch(token, competition_id=competition_id)
         return Redirect(f"{scope.base}/{quote(token)}", status_code=303)
 
 

@@ -17,6 +17,7 @@ from competition import importer
 from competition.controllers import imports
 from competition.errors import ValidationFailed
 from competition.schemas import settings_from_json
+from competition.spreadsheets import RowProblem
 from competition.tables import (
     AuditLog,
     Competition,
@@ -188,6 +189,29 @@ async def test_good_workbook_imports_every_sheet_and_reimport_changes_nothing(de
     assert await snapshot(cid) == before
 
 
+async def test_a_quota_left_blank_or_unlimited_has_no_cap(demo_mutable, client):
+    cid = demo_mutable.competition_id
+    await login(client, "organizer")
+    rows = [
+        ["XN", None, "T001", None],
+        ["HX", None, "T001", "不限"],
+        ["GL", None, "T001", " Unlimited "],
+        ["XN", None, "T002", 0],
+    ]
+    refused = await rejected(
+        client, cid, workbook({"名额": [QUOTA_HEADER, *rows, ["HX", None, "T002", "三"]]})
+    )
+    assert "“三”不是整数" in refused
+    response = await upload(client, cid, workbook({"名额": [QUOTA_HEADER, *rows]}))
+    assert response.status_code == 303, response.text
+    quotas = await Quota.select(Quota.delegation.code, Quota.trade.code, Quota.max_entries).where(
+        Quota.trade.competition == cid
+    )
+    got = {(q["delegation.code"], q["trade.code"]): q["max_entries"] for q in quotas}
+    assert [got[(d, "T001")] for d in ("XN", "HX", "GL")] == [None, None, None]
+    assert got[("XN", "T002")] == 0
+
+
 async def test_english_headers_and_sheet_names_are_accepted(demo_mutable, client):
     cid = demo_mutable.competition_id
     await login(client, "organizer")
@@ -272,6 +296,14 @@ async def test_wrong_types_are_reported_with_excel_row_numbers(demo, client):
     assert "工种 3 评委合分规则 无法识别的评委合分规则“最公平”" in text
     assert "名额 2 名额 -1 是负数" in text
     assert "名额 3 名额 “两个”不是整数。" in text
+
+
+async def test_a_formula_cell_is_reported_as_a_formula_once(demo, client):
+    await login(client, "organizer")
+    trade = ["T902", "测试工种", "ZBZZ", "", "", "=20+10", 70]
+    text = await rejected(client, demo.competition_id, workbook({"工种": [TRADE_HEADER, trade]}))
+    assert "工种 2 理论权重 该单元格是公式（=20+10）" in text
+    assert "不是整数" not in text  # its (missing) cached value is not read, nor complained of
 
 
 async def test_unknown_references(demo, client):
@@ -381,7 +413,7 @@ async def test_a_zip_that_is_not_a_workbook_is_refused(demo, client):
 async def test_a_file_over_10_mb_is_refused_with_413(demo, client):
     await login(client, "organizer")
     before = await snapshot(demo.competition_id)
-    big = b"PK\x03\x04" + b"\0" * importer.MAX_FILE_BYTES
+    big = b"PK\x03\x04" + b"\0" * importer.LIMITS.max_bytes
     response = await upload(client, demo.competition_id, big)
     assert response.status_code == 413
     assert "文件超过 10 MB" in text_of(response)
@@ -404,11 +436,11 @@ async def test_a_workbook_without_known_sheets_or_rows(demo, client):
 
 
 def test_more_than_20000_rows_in_a_sheet_is_refused():
-    rows = [QUOTA_HEADER] + [["XN", None, "T001", 1]] * (importer.MAX_ROWS + 1)
+    rows = [QUOTA_HEADER] + [["XN", None, "T001", 1]] * (importer.LIMITS.max_rows + 1)
     with pytest.raises(ValidationFailed) as caught:
         importer.read_workbook(workbook({"名额": rows}))
     assert caught.value.code == "too_many_rows"
-    assert caught.value.params["n"] == importer.MAX_ROWS + 1
+    assert caught.value.params["n"] == importer.LIMITS.max_rows + 1
 
 
 async def test_formula_looking_values_are_reported_and_written_back_as_text(
@@ -423,7 +455,7 @@ async def test_formula_looking_values_are_reported_and_written_back_as_text(
     response = await upload(client, demo_mutable.competition_id, content)
     assert response.status_code == 422
     text = text_of(response)
-    assert "工种 2 工种名称 “=cmd|' /C calc'!A0”看起来像表格公式" in text
+    assert "工种 2 工种名称 内容以 = 开头，电子表格会把它当作公式执行" in text
     link = re.search(r'href="(/org/competitions/\d+/import/report/[^"]+)"', response.text)
     assert link is not None
 
@@ -434,7 +466,8 @@ async def test_formula_looking_values_are_reported_and_written_back_as_text(
     assert book.sheetnames == ["问题汇总", "工种"]
     sheet = book["工种"]
     cell = sheet["B2"]
-    assert cell.value == formula and cell.data_type == "s"  # text, not a formula
+    # Escaped text, not a formula: a spreadsheet shows it and never runs it.
+    assert cell.value == "'" + formula and cell.data_type == "s"
     header = [c.value for c in sheet[1]]
     assert header[-1] == "错误"
     error_cell = sheet.cell(row=2, column=len(header))
@@ -582,7 +615,7 @@ def _trade_sheet(rows: list[list[Any]], header: list[str] = TRADE_HEADER) -> imp
 )  # fmt: skip
 def test_skill_levels_by_number_or_chinese_name(value, level):
     sheet = _trade_sheet([["T1", "x", "I", "", "", 30, 70, None, 16, 60, value]])
-    issues: list[importer.Issue] = []
+    issues: list[RowProblem] = []
     rows = importer.trade_rows(sheet, {}, issues)
     assert issues == []
     assert rows.items[0].eligibility.min_skill_level == level
@@ -591,7 +624,7 @@ def test_skill_levels_by_number_or_chinese_name(value, level):
 @pytest.mark.parametrize("value", ["六级", "五级/技师", "高级", "0"])
 def test_unknown_skill_levels(value):
     sheet = _trade_sheet([["T1", "x", "I", "", "", 30, 70, None, 16, 60, value]])
-    issues: list[importer.Issue] = []
+    issues: list[RowProblem] = []
     importer.trade_rows(sheet, {}, issues)
     assert [(i.row, i.column) for i in issues] == [(2, "最低技能等级")]
 
@@ -612,7 +645,7 @@ def test_cells_are_normalised():
             ]
         ]
     )
-    issues: list[importer.Issue] = []
+    issues: list[RowProblem] = []
     rows = importer.trade_rows(sheet, {}, issues)
     assert issues == []
     trade = rows.items[0]

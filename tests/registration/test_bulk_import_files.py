@@ -1,4 +1,4 @@
-"""Reading uploaded registration files (registration/bulk_read.py, over competition/uploads.py)
+"""Reading uploaded registration files (registration/imports/format.py, over the spreadsheet kit)
 — and the builders of real files that the other batch import tests use: xlsx written by
 openpyxl, CSV in UTF-8 (with or without BOM) and GBK, and the hostile ones (zip bombs, a sheet
 claiming a million rows)."""
@@ -15,6 +15,9 @@ import zipfile
 from openpyxl import Workbook, load_workbook
 
 from registration import idcard
+from tests.competition.test_spreadsheets import SHEET1, patch_headers, rezip, zip_bomb
+
+__all__ = ["zip_bomb"]  # the registration import tests use it from here
 
 HEADER = [
     "姓名",
@@ -114,18 +117,6 @@ def xlsx_bytes(
     return buffer.getvalue()
 
 
-def rezip(data: bytes, replace: dict[str, bytes]) -> bytes:
-    """The same zip with some members' content replaced."""
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            target.writestr(info.filename, replace.get(info.filename, source.read(info)))
-    return out.getvalue()
-
-
 def claims_rows(data: bytes, rows: int) -> bytes:
     """An xlsx whose sheet declares `rows` rows in <dimension ref=…> (it holds a few)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -134,53 +125,12 @@ def claims_rows(data: bytes, rows: int) -> bytes:
     return rezip(data, {"xl/worksheets/sheet1.xml": sheet})
 
 
-def zip_bomb(megabytes: int = 300) -> bytes:
-    """A workbook whose sheet is `megabytes` MB of repeated row XML, deflated to a sliver."""
-    base = xlsx_bytes([row()])
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(base)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            if info.filename != "xl/worksheets/sheet1.xml":
-                target.writestr(info.filename, source.read(info))
-        chunk = b'<row r="2"><c r="A2" t="inlineStr"><is><t>bomb</t></is></c></row>' * 16384
-        with target.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            sheet.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
-                        b'2006/main"><sheetData>')  # fmt: skip
-            written = 0
-            while written < megabytes * 1024 * 1024:
-                sheet.write(chunk)
-                written += len(chunk)
-            sheet.write(b"</sheetData></worksheet>")
-    return out.getvalue()
-
-
 def lying_zip(real_megabytes: int = 40, claimed: int = 200_000) -> bytes:
     """A workbook whose sheet's directory entries claim `claimed` bytes (a harmless ratio)
     while its data inflates to `real_megabytes` MB."""
-    base = xlsx_bytes([row()])
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(base)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            if info.filename != "xl/worksheets/sheet1.xml":
-                target.writestr(info.filename, source.read(info))
-        target.writestr("xl/worksheets/sheet1.xml", b"<row/>" * (real_megabytes * 174763))
-    data = bytearray(out.getvalue())
-    name = b"xl/worksheets/sheet1.xml"
-    # Local file header: the uncompressed size is at offset 22; central directory: at 24.
-    for signature, size_offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
-        position = 0
-        while (position := data.find(signature, position)) != -1:
-            name_offset = 30 if signature == b"PK\x03\x04" else 46
-            if data[position + name_offset : position + name_offset + len(name)] == name:
-                struct.pack_into("<I", data, position + size_offset, claimed)
-            position += 4
-    return bytes(data)
+    real = rezip(xlsx_bytes([row()]), {SHEET1: b"<row/>" * (real_megabytes * 174763)})
+    size = struct.pack("<I", claimed)
+    return patch_headers(real, SHEET1, {(b"PK\x03\x04", 22): size, (b"PK\x01\x02", 24): size})
 
 
 def read_back(data: bytes) -> list[list[object]]:
@@ -196,8 +146,8 @@ import time  # noqa: E402
 import pytest  # noqa: E402
 
 from competition.i18n import translate_error  # noqa: E402
-from competition.uploads import FileRefused  # noqa: E402
-from registration.bulk_read import MAX_ROWS, MAX_UPLOAD_BYTES, read_upload  # noqa: E402
+from competition.spreadsheets import FileRefused  # noqa: E402
+from registration.imports import LIMITS, read_upload  # noqa: E402
 
 
 def _refusal(data: bytes) -> FileRefused:
@@ -222,10 +172,11 @@ def test_xlsx_cells_come_back_as_the_text_excel_shows():
     assert table.rows[2][1] == "6.30102E+17"
     assert table.rows[2][6] == "6"
     assert all(cell == "" for cell in table.rows[3])  # the blank row keeps its number
-    # Text that looks like a formula stays text; a real formula is never evaluated (openpyxl
-    # stores no cached value, so there is nothing to read).
+    # Text that looks like a formula stays text; a real formula is never evaluated: it reads
+    # as its formula, and is listed as one, so the import can say so.
     assert table.rows[4][0] == "=cmd|' /C calc'!A0"
-    assert table.rows[4][3] == ""
+    assert table.rows[4][3] == '=HYPERLINK("http://example.invalid","x")'
+    assert table.formulas == {(4, 3): '=HYPERLINK("http://example.invalid","x")'}
 
 
 def test_csv_in_utf8_with_bom_and_in_gbk():
@@ -257,7 +208,7 @@ def test_utf16_text_and_binary_files_are_refused():
 
 
 def test_an_upload_over_the_size_limit_is_refused():
-    refusal = _refusal(b"a" * (MAX_UPLOAD_BYTES + 1))
+    refusal = _refusal(b"a" * (LIMITS.max_bytes + 1))
     assert refusal.status_code == 413 and refusal.code == "file_too_large"
     assert "50" in translate_error(refusal)
 
@@ -281,12 +232,12 @@ def test_a_sheet_claiming_a_million_rows_is_refused_before_parsing():
     data = claims_rows(xlsx_bytes([row(), row()]), 1_000_001)
     refusal = _refusal(data)
     assert refusal.code == "too_many_rows"
-    assert refusal.params == {"n": 1_000_000, "limit": MAX_ROWS}
+    assert refusal.params == {"n": 1_000_000, "limit": LIMITS.max_rows}
     assert "1000000" in translate_error(refusal)
 
 
 def test_a_csv_over_the_row_limit_is_refused():
     line = ",".join(as_lists([row()])[1])
-    data = ("\n".join([",".join(HEADER)] + [line] * (MAX_ROWS + 1)) + "\n").encode()
+    data = ("\n".join([",".join(HEADER)] + [line] * (LIMITS.max_rows + 1)) + "\n").encode()
     refusal = _refusal(data)
-    assert refusal.code == "too_many_rows" and refusal.params["n"] == MAX_ROWS + 1
+    assert refusal.code == "too_many_rows" and refusal.params["n"] == LIMITS.max_rows + 1

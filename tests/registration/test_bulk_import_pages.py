@@ -147,3 +147,30 @@ async def test_a_refused_upload_is_explained_and_stores_nothing(client, demo_mut
     assert response.status_code == 413
     assert "zip 炸弹" in response.text and 'name="file"' in response.text
     assert (await ImportBatch.count(), await Entry.count()) == before
+
+
+async def test_the_report_lists_candidates_against_places_left(client, demo_mutable):
+    await login(client, "xining")
+    rows = [row(name=name) for name in ("马秀兰", "冶生福", "韩永福")]  # 数控铣工: 2 places
+    upload = await post_form(client, "/delegation/import", files=_file(csv_bytes(rows), "a.csv"))
+    assert upload.status_code == 303
+    report = await client.get(upload.headers["location"])
+    assert "候选人与名额" in report.text
+    line = re.search(r'<tr class="over">(.*?)</tr>', report.text, re.S)
+    assert line is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", line.group(1), re.S)
+    assert cells[0] == "西宁市总工会 · 数控铣工" and cells[1] == "3"
+    assert cells[2].startswith("2 ") and "候选人多于名额" in cells[2]
+    # No row is refused for the quota.
+    assert "新增报名" in report.text and ">3<" in report.text
+    # The report file has them too, on a sheet of their own.
+    download = await client.get(f"{upload.headers['location']}/report.xlsx")
+    book = load_workbook(io.BytesIO(download.content))
+    assert book.sheetnames[-1] == "候选人与名额"
+    assert list(book["候选人与名额"].values) == [
+        ("推荐单位", "工种", "文件中的候选人", "剩余名额"),
+        ("西宁市总工会", "数控铣工", 3, 2),
+    ]
+    client.cookies.set("lang", "en")
+    english = await client.get(upload.headers["location"])
+    assert "西宁市总工会 · CNC Milling Machine Operator" in english.text

@@ -1,7 +1,7 @@
 """The batch import's fast screen says exactly what the registration core says.
 
 At 200,000 rows the import checks IDs for a whole column at once and the other fields without
-building an EntryIn (registration/bulk_import.py); a row the screen doubts goes through the
+building an EntryIn (registration/imports/check.py); a row the screen doubts goes through the
 core (`idcard.parse`, `entries.check_fields`, `entries.check_eligible`). These tests hold the
 two to the same verdict — and the same values — on rows built around every boundary.
 """
@@ -14,10 +14,12 @@ import random
 
 import pytest
 
+from competition import spreadsheets as kit
 from competition.errors import ValidationFailed
 from competition.schemas import Eligibility
-from competition.uploads import Table
-from registration import bulk_import, entries, idcard
+from competition.spreadsheets import Table
+from registration import entries, idcard, imports
+from registration.imports.plan import Context
 from registration.schemas import EntryIn, TradeRules
 from tests.registration.test_bulk_import_files import HEADER
 
@@ -84,7 +86,7 @@ def _ids() -> list[str]:
 
 
 def test_the_id_screen_accepts_exactly_what_idcard_parse_accepts():
-    numbers = [bulk_import.normalise_column([raw])[0] for raw in _ids()]
+    numbers = [kit.clean_code_column([raw])[0] for raw in _ids()]
     screened, births = idcard.screen_many(numbers, TODAY)
     assert screened.sum() > 50 and (~screened).sum() > 50
     for number, ok, birth in zip(numbers, screened.tolist(), births.tolist(), strict=True):
@@ -97,9 +99,9 @@ def test_the_id_screen_accepts_exactly_what_idcard_parse_accepts():
             assert birth == int(parsed.birth_date.strftime("%Y%m%d"))
 
 
-def _context(winner: str) -> bulk_import.Context:
+def _context(winner: str) -> Context:
     keys = {t.code: t.id for t in TRADES.values()} | {t.name: t.id for t in TRADES.values()}
-    return bulk_import.Context(
+    return Context(
         competition_id=1,
         limit=1,
         delegation_id=None,
@@ -108,8 +110,6 @@ def _context(winner: str) -> bulk_import.Context:
         delegations={7: {"id": 7, "code": "XN", "name": "西宁市总工会"}},
         delegation_keys={"XN": 7},
         winners={(winner, "焊工"), (winner, "快递员")},
-        quotas={},
-        active={},
     )
 
 
@@ -143,12 +143,12 @@ def _rows(winner: str) -> list[list[str]]:
 def _core(cells: list[str], winners: set[tuple[str, str]]) -> dict | None:
     """What the registration core says of a row: its values, or None if refused."""
     name, number, phone, employer, job, level, years, trade_key, group, _d = (
-        bulk_import.clean(c) for c in cells
+        kit.clean(c) for c in cells
     )
     trade = next(t for t in TRADES.values() if trade_key in (t.code, t.name))
     data = EntryIn(
         name=name, id_number=number, phone=phone, employer=employer, job=job,
-        skill_level=bulk_import.parse_skill_level(level), years_of_service=int(years),
+        skill_level=kit.parse_skill_level(level), years_of_service=int(years),
         delegation_id=7, trade_id=trade.id, group_name=group,
     )  # fmt: skip
     try:
@@ -156,8 +156,8 @@ def _core(cells: list[str], winners: set[tuple[str, str]]) -> dict | None:
         entries.check_eligible(trade, resident, fields, (resident.number, trade.name) in winners)
     except ValidationFailed:
         return None
-    if name.startswith(bulk_import.FORMULA_START) or employer.startswith(bulk_import.FORMULA_START):
-        return None  # the import's own rule on top
+    if any(kit.looks_like_formula(value) for value in (name, employer, job, group)):
+        return None  # the kit's rule on top: no text a spreadsheet would run
     return {
         "id_number": resident.number, "name": fields["name"], "gender": resident.gender,
         "birth_date": resident.birth_date, "phone": fields["phone"],
@@ -171,18 +171,18 @@ def _core(cells: list[str], winners: set[tuple[str, str]]) -> dict | None:
 def test_the_row_screen_gives_the_core_verdict_and_values(winner_index):
     winner = idcard.compose("632722", dt.date(1990, 1, 1), 21 + winner_index * 2)
     rows = _rows(winner)
-    plan = bulk_import.check_rows(
+    plan = imports.check_rows(
         Table(kind="csv", encoding="utf-8", sheet="", rows=rows), _context(winner)
     )
-    accepted = {c.row: c for c in plan.new}
-    assert len(accepted) > 20 and len(plan.errors) > 200
+    accepted = {c.row: c for c in plan.candidates}
+    assert len(accepted) > 20 and len(plan.file_errors) > 200
     for index, cells in enumerate(rows[1:], start=2):
         expected = _core(cells, {(winner, "焊工"), (winner, "快递员")})
         if expected is None:
-            assert index in plan.errors and index not in accepted, cells
+            assert index in plan.file_errors and index not in accepted, cells
         else:
             candidate = accepted.get(index)
-            assert candidate is not None, (cells, plan.errors.get(index))
+            assert candidate is not None, (cells, plan.file_errors.get(index))
             assert {k: getattr(candidate, k) for k in expected} == expected, cells
 
 
@@ -191,8 +191,15 @@ def test_cleaning_a_whole_column_equals_cleaning_each_cell():
     pieces = [" ", "  ", "\t", "\n", "\u3000", "\u00a0", "\u200b", "\ufeff", "\x1c", "a", "Z",
               "马", "１", "Ｘ", "x", "·", "-"]  # fmt: skip
     cells = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 9))) for _ in range(5000)]
-    assert bulk_import.clean_column(cells) == [bulk_import.clean(c) for c in cells]
-    assert bulk_import.normalise_column(cells) == [idcard.normalise(c) for c in cells]
+    assert kit.clean_column(cells) == [kit.clean(c) for c in cells]
+    assert kit.clean_code_column(cells) == [kit.clean_code(c) for c in cells]
+    # A column of few distinct values is cleaned once per value, alike.
+    few = [rng.choice(cells[:20]) for _ in range(5000)]
+    assert kit.clean_column(few) == [kit.clean(c) for c in few]
     # A cell holding the separator the column is joined with is still handled.
     odd = ["a\x00b", " c "]
-    assert bulk_import.clean_column(odd) == [bulk_import.clean(c) for c in odd]
+    assert kit.clean_column(odd) == [kit.clean(c) for c in odd]
+    # An ID number is what idcard.normalise makes of it, without zero-width characters.
+    assert kit.clean_code_column(cells) == [
+        idcard.normalise(c.replace("\u200b", "").replace("\ufeff", "")) for c in cells
+    ]

@@ -1,5 +1,5 @@
 """Registration lists as xlsx, read back with openpyxl: Chinese headers, full ID numbers for the
-organizer and masked ones for a delegation, text cells that never turn into formulas, the
+organizer and masked ones for a delegation, text cells escaped so they never run as formulas, the
 autofilter and frozen header, and a Chinese file name in the Content-Disposition header."""
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from tests.registration.helpers import ids, new_id, register
 from tests.support import login
 
 FORMULA = "=cmd|' /C calc'!A0"
+# How every writer puts such text into a cell: escaped, so a spreadsheet shows it and never runs
+# it (competition.spreadsheets.escape).
+ESCAPED = "'" + FORMULA
 HEADERS = [
     "准考证号",
     "姓名",
@@ -84,7 +87,7 @@ async def test_organizer_export_has_full_ids_text_cells_and_a_chinese_name(clien
     assert row["状态"] == "终审通过" and row["场次"]
     # The formula-looking employer is a plain string cell, not a formula.
     employer = sheet.cell(row=2, column=HEADERS.index("工作单位") + 1)
-    assert employer.value == FORMULA and employer.data_type == "s"
+    assert employer.value == ESCAPED and employer.data_type == "s"
     id_cell = sheet.cell(row=2, column=HEADERS.index("身份证号") + 1)
     assert id_cell.data_type == "s" and id_cell.number_format == "@"
     assert all(c.data_type != "f" for r in sheet.iter_rows() for c in r)
@@ -112,7 +115,7 @@ async def test_delegation_export_masks_ids_and_holds_only_its_people(client, dem
     assert rows[0]["身份证号"] == idcard.mask(mine_number)
     assert mine_number.encode() not in response.content
     employer = sheet.cell(row=2, column=HEADERS.index("工作单位") + 1)
-    assert employer.value == FORMULA and employer.data_type == "s"
+    assert employer.value == ESCAPED and employer.data_type == "s"
     # The filters of the list apply to the file.
     none = _rows(
         _sheet(
@@ -148,5 +151,5 @@ def test_many_rows_are_written_quickly_and_stay_text():
     content = exports.entries_workbook([row] * 20_000, title="报名名单")
     sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
     values = next(sheet.iter_rows(min_row=20_001, max_row=20_001, values_only=True))
-    assert values[4] == "63010219900517123X" and values[6] == FORMULA
+    assert values[4] == "63010219900517123X" and values[6] == ESCAPED
     assert values[2] == "男" and values[13] == "待初审"

@@ -1,6 +1,9 @@
-"""Reading uploaded spreadsheets safely (competition/uploads.py), with real files: xlsx written
-by openpyxl, CSV in GBK, with a BOM and with mixed encodings, and hostile files (a zip bomb, a
-zip whose directory lies, a sheet claiming a million rows, a renamed PDF)."""
+"""The spreadsheet-import kit (competition/spreadsheets/), step by step as an import uses it:
+reading uploads safely — real files: xlsx written by openpyxl, CSV in GBK, with a BOM and with
+mixed encodings, and hostile files (a zip bomb, a zip whose directory lies, a sheet claiming a
+million rows, a million rows declaring nothing, a renamed PDF) —, the one cleaner, the columns
+and header row, the problems every import refuses alike, and the writers, which escape every
+text a spreadsheet would run."""
 
 from __future__ import annotations
 
@@ -9,13 +12,15 @@ import io
 import re
 import struct
 import time
+import tracemalloc
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
-from competition import uploads
+from competition import spreadsheets as uploads
 from competition.i18n import translate_error
 
 LIMITS = uploads.Limits(max_bytes=5 * 1024 * 1024, max_rows=100, max_unpacked_bytes=50 * 1024**2)
@@ -51,9 +56,8 @@ def member(data: bytes, name: str) -> bytes:
         return archive.read(name)
 
 
-def zip_bomb(megabytes: int) -> bytes:
-    """A workbook whose sheet is `megabytes` MB of repeated row XML, deflated to a sliver."""
-    base = xlsx({"名单": [HEADER]})
+def streamed_sheet(base: bytes, write: Callable[[Any], None]) -> bytes:
+    """`base` with its first sheet's XML written anew by `write(stream)`, a piece at a time."""
     out = io.BytesIO()
     with (
         zipfile.ZipFile(io.BytesIO(base)) as source,
@@ -62,15 +66,27 @@ def zip_bomb(megabytes: int) -> bytes:
         for info in source.infolist():
             if info.filename != SHEET1:
                 target.writestr(info.filename, source.read(info))
-        chunk = b'<row r="2"><c r="A2" t="inlineStr"><is><t>bomb</t></is></c></row>' * 16384
         with target.open(SHEET1, "w", force_zip64=True) as sheet:
-            sheet.write(b"<worksheet><sheetData>")
-            written = 0
-            while written < megabytes * 1024 * 1024:
-                sheet.write(chunk)
-                written += len(chunk)
+            sheet.write(
+                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                b"<sheetData>"
+            )
+            write(sheet)
             sheet.write(b"</sheetData></worksheet>")
     return out.getvalue()
+
+
+def zip_bomb(megabytes: int = 300) -> bytes:
+    """A workbook whose sheet is `megabytes` MB of repeated row XML, deflated to a sliver."""
+    chunk = b'<row r="2"><c r="A2" t="inlineStr"><is><t>bomb</t></is></c></row>' * 16384
+
+    def write(sheet: Any) -> None:
+        written = 0
+        while written < megabytes * 1024 * 1024:
+            sheet.write(chunk)
+            written += len(chunk)
+
+    return streamed_sheet(xlsx({"名单": [HEADER]}), write)
 
 
 def patch_headers(data: bytes, name: str, patch: dict[tuple[bytes, int], bytes]) -> bytes:
@@ -123,8 +139,9 @@ def test_cells_read_as_the_text_excel_shows_with_excel_row_numbers():
     assert table.rows[2] == ["", "", ""]  # the blank row keeps row 4 at index 3
     assert table.rows[3] == ["630102199005171234", "才让", "2.5"]
     assert table.rows[4] == ["TRUE", "2024-05-01", "2024-05-01 08:30:00"]
-    # Formulas are never evaluated: openpyxl saves no cached value, so nothing is read.
-    assert table.rows[5] == ["", "x", ""]
+    # Formulas are never evaluated: a formula cell reads as its formula, and is listed.
+    assert table.rows[5] == ["=1+1", "x", "=cmd|' /C calc'!A0"]
+    assert table.formulas == {(5, 0): "=1+1", (5, 2): "=cmd|' /C calc'!A0"}
     # Without a preferred name, the first sheet.
     assert uploads.read_table(data, LIMITS).sheet == "说明"
     assert uploads.read_table(data, LIMITS, sheets=[" 名单 "]).sheet == "名单"
@@ -174,7 +191,9 @@ def test_rows_beyond_the_limit_are_counted_when_the_sheet_declares_none():
     sheet = re.sub(rb"<dimension [^>]*/>", b"", member(data, SHEET1))
     assert b"dimension" not in sheet
     caught = refusal(rezip(data, {SHEET1: sheet}))
-    assert (caught.code, caught.params["n"]) == ("too_many_rows", 101)
+    # Refused while streaming the sheet, as soon as it passed the limit.
+    assert (caught.code, caught.params) == ("too_many_rows", {"limit": 100})
+    assert "超过 100 行" in translate_error(caught)
     # Exactly at the limit (blank rows not counted) is fine.
     assert len(uploads.read_table(xlsx({"名单": [HEADER] + [["x"]] * 100}), LIMITS).rows) == 101
 
@@ -307,15 +326,12 @@ def test_a_csv_over_the_row_limit_is_refused():
 # ---------------------------------------------------------------------------- header rows
 
 
-class Column:
-    def __init__(self, key: str, header: str, *aliases: str):
-        self.key, self.header, self.aliases = key, header, aliases
-
-
 COLUMNS = [
-    Column("id_number", "身份证号", "身份证号码", "id"),
-    Column("name_en", "英文名称", "english name"),
-    Column("theory", "理论权重"),
+    uploads.Column(
+        "id_number", "身份证号", ("身份证号码", "id"), kind=uploads.CODE, spaceless=True
+    ),
+    uploads.Column("name_en", "英文名称", ("english name",)),
+    uploads.Column("theory", "理论权重", kind=uploads.NUMBER),
 ]
 
 
@@ -345,3 +361,164 @@ def test_match_header_keeps_the_first_of_repeated_columns():
     assert match.positions == {"id_number": 1, "name_en": 4}
     assert match.headers == {"id_number": "身份证号(必填)", "name_en": "English Name"}
     assert match.repeated == [2]
+
+
+# ---------------------------------------------------------------------------- streaming
+
+
+def _million_rows_without_dimension(rows: int) -> bytes:
+    """A workbook whose one sheet has `rows` rows and no <dimension>, written a row at a time."""
+
+    def write(sheet: Any) -> None:
+        for start in range(1, rows + 1, 10_000):
+            sheet.write(
+                b"".join(
+                    b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>x</t></is></c></row>' % (n, n)
+                    for n in range(start, min(start + 10_000, rows + 1))
+                )
+            )
+
+    return streamed_sheet(xlsx({"名单": [HEADER]}), write)
+
+
+def test_a_million_rows_without_a_dimension_are_refused_while_streaming_in_bounded_memory():
+    data = _million_rows_without_dimension(1_000_001)
+    assert b"dimension" not in data
+    limits = uploads.LIMITS["registrations"]
+    tracemalloc.start()
+    try:
+        with pytest.raises(uploads.FileRefused) as caught:
+            uploads.read_table(data, limits)
+        _size, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (caught.value.code, caught.value.params) == ("too_many_rows", {"limit": 250_000})
+    # The sheet unpacks to ~60 MB; a few chunks of it were ever held at once.
+    assert peak < 16 * 1024 * 1024, peak
+
+
+def test_formula_cells_are_found_across_chunk_boundaries_and_in_shared_formulas():
+    # Every row holds a formula, so the megabyte chunks the sheet is streamed in cut some.
+    rows = [[f"{n:06d}", "x" * 40, f"=A{n + 2}&B{n + 2}"] for n in range(30_000)]
+    data = xlsx({"名单": [HEADER, *rows]})
+    sheet = member(data, SHEET1)
+    assert len(sheet) > 3 * 1024 * 1024
+    # A shared formula: its other cells hold no text of their own.
+    tail = (
+        b'<row r="30002"><c r="C30002"><f t="shared" ref="C30002:C30003" si="0">A1&amp;B1</f>'
+        b'<v>1</v></c></row><row r="30003"><c r="C30003"><f t="shared" si="0"/><v>2</v></c></row>'
+    )
+    sheet = sheet.replace(b"</sheetData>", tail + b"</sheetData>")
+    table = uploads.read_table(rezip(data, {SHEET1: sheet}), LIMITS_LARGE)
+    expected = {(n + 1, 2): f"=A{n + 2}&B{n + 2}" for n in range(30_000)}
+    expected.update({(30001, 2): "=A1&B1", (30002, 2): "="})
+    assert table.formulas == expected
+    assert table.rows[30001][2] == "=A1&B1"  # never the cached 1
+
+
+LIMITS_LARGE = uploads.Limits(
+    max_bytes=50 * 1024**2, max_rows=40_000, max_unpacked_bytes=400 * 1024**2
+)
+
+
+# ---------------------------------------------------------------------------- cleaning and columns
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "code"),
+    [
+        (" 马  建华 ", "马 建华", "马建华"),
+        ("\u3000１２３\u00a0", "123", "123"),
+        ("6301\u200b0219\ufeff900517135x", "63010219900517135x", "63010219900517135X"),
+        ("\t=cmd", "=cmd", "=CMD"),
+        ("\u200b", "", ""),
+    ],
+)
+def test_one_cleaner_for_text_and_for_identifiers(raw, text, code):
+    assert uploads.clean(raw) == text
+    assert uploads.clean_code(raw) == code
+    assert uploads.clean_column([raw, raw]) == [text, text]
+    assert uploads.clean_code_column([raw, "a"]) == [code, "A"]
+
+
+def test_a_grid_finds_its_header_below_a_title_and_names_what_it_lacks():
+    rows = [["2026 年名单"], [], ["身份证号码*", "备注"], ["6301 0219 9005 1713 5X", "a"]]
+    table = uploads.Table("csv", "utf-8", "", [*rows, [], ["x", ""]])
+    grid = uploads.Grid(table, COLUMNS, min_columns=1)
+    assert (grid.header_row, grid.numbers) == (3, [4, 6])
+    assert grid.column("id_number") == ["63010219900517135X", "X"]
+    assert grid.column("theory") == ["", ""]
+    assert [c.key for c in grid.missing(["id_number", "theory"])] == ["theory"]
+    refusal = uploads.missing_columns(grid.missing(["theory"]))
+    assert refusal.code == "missing_columns" and "理论权重" in translate_error(refusal)
+
+
+def test_a_grid_refuses_formula_cells_and_text_a_spreadsheet_would_run_once_per_cell():
+    table = uploads.Table("xlsx", "", "名单", [
+        ["身份证号", "英文名称", "理论权重"],
+        ["1", "\t=HYPERLINK(\"x\")", "30"],
+        ["2", "=A1", "=1+1"],
+        ["3", "-5", "-5"],
+        ["4", "ok", "30"],
+    ], formulas={(2, 1): "=A1", (2, 2): "=1+1"})  # fmt: skip
+    problems = uploads.Grid(table, COLUMNS).problems()
+    assert {n: [(p.row, p.column, p.code) for p in ps] for n, ps in problems.items()} == {
+        0: [(2, "英文名称", "formula_text")],
+        1: [(3, "英文名称", "formula_cell"), (3, "理论权重", "formula_cell")],
+        2: [(4, "英文名称", "formula_text")],  # a NUMBER column may hold "-5"
+    }
+    assert "公式" in problems[1][0].text() and "=A1" in problems[1][0].text()
+
+
+def test_every_limit_is_in_one_table():
+    assert set(uploads.LIMITS) == {"structure", "registrations", "award_history"}
+    registrations = uploads.LIMITS["registrations"]
+    assert (registrations.max_mb, registrations.max_rows) == (50, 250_000)
+    assert registrations.max_ratio == 100
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+        ("+86 139", "'+86 139"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("马建华", "马建华"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
+def test_escape_makes_text_a_spreadsheet_would_run_inert(text, written):
+    assert uploads.escape(text) == written
+
+
+def test_every_writer_escapes_text_cells():
+    formula = '=HYPERLINK("http://x.invalid","x")'
+    table_rows = [["身份证号", "英文名称"], ["1", formula], ["2", "\t@cmd"]]
+    problems = [uploads.RowProblem(2, "英文名称", uploads.FORMULA_TEXT, "formula_text")]
+    report = uploads.report_workbook(
+        [uploads.ReportSheet("名单", table_rows, 1)], problems, listing=True
+    )
+    book = load_workbook(io.BytesIO(report))
+    assert book.sheetnames == ["问题汇总", "名单"]
+    sheet = book["名单"]
+    assert [sheet["B2"].value, sheet["B3"].value] == ["'" + formula, "'\t@cmd"]
+    assert all(c.data_type == "s" for row in sheet.iter_rows() for c in row if c.value)
+    assert sheet["C1"].value == "错误" and "【英文名称】" in sheet["C2"].value
+
+    writer = uploads.TemplateWriter()
+    writer.data_sheet(
+        "名单", COLUMNS, examples=[{"id_number": "-1", "name_en": "=x", "theory": 30}]
+    )
+    template = load_workbook(io.BytesIO(writer.close()))["名单"]
+    assert [c.value for c in template[2]] == ["'-1", "'=x", 30]
+    assert template.column_dimensions["A"].number_format == "@"
+
+    csv_text = uploads.csv_bytes([["a", "=1+1"], ["-2", 3]]).decode("utf-8-sig")
+    assert csv_text == "a,'=1+1\r\n'-2,3\r\n"

@@ -1,21 +1,21 @@
 """Reading an uploaded spreadsheet (xlsx, or CSV where the caller takes one) into rows of text,
-refusing unsafe files — for every import: the organizer's structure workbook
-(competition/importer.py), registrations and earlier prizes (registration/).
+refusing unsafe files.
 
-Every limit is checked before the expensive part: the upload's size, then for an xlsx the zip
-directory (total unpacked size and compression ratio: a zip bomb), the row count each sheet to
-be read declares in its `<dimension ref=…>`, and the real unpacked size of every member (a
-directory can lie); for a CSV the encoding and the row count while reading. Only then is a
-sheet parsed. What a file is comes from its content, never from its name.
+Every limit (`limits.Limits`) is checked before the expensive part: the upload's size, then for
+an xlsx the zip directory (total unpacked size and compression ratio: a zip bomb), the row count
+each sheet to be read declares in its `<dimension ref=…>`, and then each sheet's XML is streamed
+out of the zip — in bounded memory, a megabyte at a time — to count its rows (a sheet without a
+`<dimension>`, or with a false one, is refused as soon as it passes the limit), to find its
+formula cells, and to hold it to the unpacked size its directory entry claims. Only then is a
+sheet parsed. For a CSV: the encoding, and the row count while reading. What a file is comes
+from its content, never from its name.
 
 Cells come back as the text a person sees in Excel: a number typed into an ID column comes
 back as Excel shows it ("6.30102E+17"), so the ID check can say what happened instead of
-accepting the 15 digits Excel kept. Formulas are never evaluated: a formula cell reads as the
-value Excel cached for it (none when a program wrote it). Row i of a sheet is index i - 1, blank
-rows kept, so messages can name rows as Excel numbers them.
-
-Header rows are matched here too (`header_key`, `match_header`): "身份证号（必填）", "理论权重(%)",
-"工龄*" and " Trade_Code " all name their column.
+accepting the 15 digits Excel kept. Formulas are never evaluated: a formula cell reads as its
+formula ("=A1&B1", also listed in `Table.formulas`), never as the value Excel cached for it, so
+an import can say the cell holds a formula. Row i of a sheet is index i - 1, blank rows kept,
+so messages can name rows as Excel numbers them.
 """
 
 from __future__ import annotations
@@ -28,23 +28,17 @@ import html
 import io
 import re
 import struct
-import unicodedata
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from python_calamine import CalamineWorkbook
 
 from competition.errors import ValidationFailed
 from competition.i18n import N_
-
-# A member may unpack to at most this many times its packed size, once it is larger than
-# RATIO_FLOOR (tiny XML parts compress well). Real sheets stay far below; a bomb is far above.
-MAX_RATIO = 100
-RATIO_FLOOR = 1024 * 1024
+from competition.spreadsheets.limits import Limits
 
 _OLE = b"\xd0\xcf\x11\xe0"
 _ZIP = b"PK\x03\x04"
@@ -55,18 +49,14 @@ _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]*\d*:?[A-Z]*(\d+)\""
 _SHEET_TAG = re.compile(r"<(?:\w+:)?sheet\b([^>]*)>")
 _REL_TAG = re.compile(r"<(?:\w+:)?Relationship\b([^>]*)>")
 _ATTR = re.compile(r"([\w:]+)\s*=\s*\"([^\"]*)\"")
+_ROOT = re.compile(rb"<(\w+:)?worksheet\b")
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 _INFLATE_CHUNK = 1024 * 1024
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one kind of upload may hold."""
-
-    max_bytes: int  # the uploaded file
-    max_rows: int  # data rows of a sheet (or CSV), the header not counted
-    # All members of an xlsx unpacked; a real file stays far below, whatever compresses it.
-    max_unpacked_bytes: int
+_FEED = 64 * 1024
+# Bytes of the previous chunk kept in front of the next: a formula's cell tag and its text
+# are found even when a chunk boundary falls between them.
+_LOOKBACK = 8 * 1024
+FORMULA_SHOWN = 200  # characters of a formula kept for messages
 
 
 class FileRefused(ValidationFailed):
@@ -87,6 +77,8 @@ class Table:
     sheet: str  # the xlsx sheet read, as named in the file; "" for a CSV
     # Every row as read, index 0 = Excel row 1, blank rows kept so row numbers match Excel.
     rows: list[list[str]]
+    # (row index, column index) → the formula of a formula cell, "=" included.
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 @contextmanager
@@ -175,7 +167,27 @@ def _not_readable(csv_too: bool) -> FileRefused:
     )
 
 
-def _too_many_rows(n: int, limits: Limits, sheet: str | None) -> FileRefused:
+def _too_many_rows(n: int, limits: Limits, sheet: str | None, *, more: bool = False) -> FileRefused:
+    """`more`: counting stopped at the limit, so the file has more than `limit` rows."""
+    if more:
+        if sheet is not None:
+            return FileRefused(
+                N_(
+                    "The sheet “{sheet}” has more than {limit} rows; at most {limit} can be "
+                    "imported at once."
+                ),
+                code="too_many_rows",
+                sheet=sheet,
+                limit=limits.max_rows,
+            )
+        return FileRefused(
+            N_(
+                "The file has more than {limit} rows; at most {limit} rows can be imported at "
+                "once. Split it into several files."
+            ),
+            code="too_many_rows",
+            limit=limits.max_rows,
+        )
     if sheet is not None:
         return FileRefused(
             N_("The sheet “{sheet}” has {n} rows; at most {limit} can be imported at once."),
@@ -193,10 +205,6 @@ def _too_many_rows(n: int, limits: Limits, sheet: str | None) -> FileRefused:
         n=n,
         limit=limits.max_rows,
     )
-
-
-def count_data_rows(rows: list[list[str]]) -> int:
-    return sum(1 for row in rows if any(cell.strip() for cell in row))
 
 
 # ---------------------------------------------------------------------------- xlsx
@@ -236,41 +244,109 @@ def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
     return sheets
 
 
-def _inflates_within(data: bytes, info: zipfile.ZipInfo) -> bool:
-    """Whether the member really unpacks to no more than its directory entry says: the
-    directory is only a claim, and the parser would otherwise inflate whatever is there."""
+def _inflate(data: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A member's content a chunk at a time, straight from its bytes in the upload: nothing
+    large is ever held, and a member unpacking to more than its directory entry claims (the
+    directory is only a claim) is refused the moment it does."""
     header = data[info.header_offset : info.header_offset + 30]
     if len(header) < 30 or not header.startswith(_ZIP):
-        return False
+        raise _bomb()
     name_length, extra_length = struct.unpack("<HH", header[26:30])
     start = info.header_offset + 30 + name_length + extra_length
     raw = memoryview(data)[start : start + info.compress_size]
     if info.compress_type == zipfile.ZIP_STORED:
-        return len(raw) == info.file_size
+        if len(raw) != info.file_size:
+            raise _bomb()
+        for offset in range(0, len(raw), _INFLATE_CHUNK):
+            yield bytes(raw[offset : offset + _INFLATE_CHUNK])
+        return
     if info.compress_type != zipfile.ZIP_DEFLATED:
-        return False  # Excel only writes deflate; anything else is not a workbook of ours
+        raise _bomb()  # Excel only writes deflate; anything else is not a workbook of ours
     inflater = zlib.decompressobj(-15)
     total = 0
     try:
-        # Fed in small pieces, each inflated at most a chunk at a time: nothing large is ever
-        # held, and counting stops as soon as the claim is exceeded.
-        for start in range(0, len(raw), 64 * 1024):
-            piece: bytes | memoryview = raw[start : start + 64 * 1024]
+        for offset in range(0, len(raw), _FEED):
+            piece: bytes | memoryview = raw[offset : offset + _FEED]
             while piece:
-                total += len(inflater.decompress(piece, _INFLATE_CHUNK))
+                out = inflater.decompress(piece, _INFLATE_CHUNK)
+                total += len(out)
                 if total > info.file_size:
-                    return False
+                    raise _bomb()
+                if out:
+                    yield out
                 piece = inflater.unconsumed_tail
-        total += len(inflater.flush(_INFLATE_CHUNK))
+        out = inflater.flush(_INFLATE_CHUNK)
     except zlib.error:
-        return False
-    return total <= info.file_size
+        raise _bomb() from None
+    total += len(out)
+    if total > info.file_size:
+        raise _bomb()
+    if out:
+        yield out
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - 64
+    return index - 1
+
+
+def _scan_sheet(
+    data: bytes, info: zipfile.ZipInfo, limits: Limits, sheet: str | None
+) -> dict[tuple[int, int], str]:
+    """Stream one sheet's XML: refuse it once it has more rows than the limit allows (the
+    header is one of them), and return its formula cells. Rows are counted by their closing
+    tags, so the empty `<row …/>` Excel writes for formatted rows do not count."""
+    formulas: dict[tuple[int, int], str] = {}
+    row_end = b""
+    formula_tag: re.Pattern[bytes] | None = None
+    formula_end = b""
+    cell_start = b""
+    rows = 0
+    carry = b""  # the end of the previous chunk: a tag split by the chunk boundary is whole
+    for chunk in _inflate(data, info):
+        if not row_end:
+            root = _ROOT.search(chunk[:4096])
+            prefix = (root.group(1) or b"") if root else b""
+            row_end = b"</" + prefix + b"row>"
+            formula_tag = re.compile(b"<" + re.escape(prefix) + rb"f[\s>/]")
+            formula_end = b"</" + prefix + b"f>"
+            cell_start = b"<" + prefix + b"c "
+        window = carry + chunk
+        rows += window.count(row_end, max(len(carry) - len(row_end) + 1, 0))
+        if rows - 1 > limits.max_rows:
+            raise _too_many_rows(rows - 1, limits, sheet, more=True)
+        assert formula_tag is not None
+        for match in formula_tag.finditer(window):
+            tag_start = window.rfind(cell_start, 0, match.start())
+            if tag_start < 0:
+                continue
+            ref = _CELL_REF.search(window, tag_start, match.start())
+            if ref is None:
+                continue
+            tag_end = window.find(b">", match.start())
+            if tag_end < 0:
+                continue  # cut by the chunk boundary: found again in the next window
+            text = ""
+            # <f t="shared" si="0"/> holds no text: the formula is written in another cell.
+            if window[tag_end - 1 : tag_end] != b"/":
+                body = tag_end + 1
+                end = window.find(formula_end, body, body + FORMULA_SHOWN * 4)
+                raw = window[body : end if end >= 0 else body + FORMULA_SHOWN * 4]
+                text = html.unescape(raw.decode("utf-8", "replace"))[:FORMULA_SHOWN]
+            key = (int(ref.group(2)) - 1, _column_index(ref.group(1)))
+            if text or key not in formulas:
+                formulas[key] = "=" + text
+        carry = window[-_LOOKBACK:]
+    return formulas
 
 
 def _check_archive(
     data: bytes, limits: Limits, choose: Callable[[list[str]], Sequence[str]], per_sheet: bool
-) -> list[str]:
-    """Refuse a bomb or an oversized sheet from the zip directory; the chosen sheets' names."""
+) -> list[tuple[str, dict[tuple[int, int], str]]]:
+    """Refuse a bomb or an oversized sheet before parsing; the chosen sheets' names with their
+    formula cells."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
@@ -280,7 +356,7 @@ def _check_archive(
         if not any(m.filename == "xl/workbook.xml" for m in members):
             raise _not_readable(not per_sheet)  # a .docx, an .ods or any other zip
         for member in members:
-            if member.file_size > RATIO_FLOOR and member.file_size > MAX_RATIO * max(
+            if member.file_size > limits.ratio_floor and member.file_size > limits.max_ratio * max(
                 member.compress_size, 1
             ):
                 raise _bomb()
@@ -302,19 +378,30 @@ def _check_archive(
         if not sheets:
             raise _not_readable(not per_sheet)
         chosen = list(choose(list(sheets)))
+        by_name = {m.filename: m for m in members}
         for name in chosen:
+            info = by_name.get(sheets[name])
+            if info is None:
+                raise _not_readable(not per_sheet)
             try:
-                with archive.open(sheets[name]) as stream:
+                with archive.open(info) as stream:
                     head = stream.read(64 * 1024)
-            except (KeyError, zipfile.BadZipFile, zlib.error, OSError) as exc:
+            except (zipfile.BadZipFile, zlib.error, OSError) as exc:
                 raise _not_readable(not per_sheet) from exc
+            # The row count a sheet declares refuses it without reading further.
             match = _DIMENSION.search(head)
             if match and int(match.group(1)) - 1 > limits.max_rows:
                 raise _too_many_rows(int(match.group(1)) - 1, limits, name if per_sheet else None)
+        scanned = {
+            name: _scan_sheet(data, by_name[sheets[name]], limits, name if per_sheet else None)
+            for name in chosen
+        }
+        targets = {sheets[name] for name in chosen}
         for member in members:
-            if not _inflates_within(data, member):
-                raise _bomb()
-    return chosen
+            if member.filename not in targets:
+                for _chunk in _inflate(data, member):
+                    pass
+    return [(name, scanned[name]) for name in chosen]
 
 
 def _cell_text(value: object) -> str:
@@ -341,17 +428,18 @@ def _cell_text(value: object) -> str:
 def _read_xlsx(
     data: bytes, limits: Limits, choose: Callable[[list[str]], Sequence[str]], per_sheet: bool
 ) -> list[Table]:
-    names = _check_archive(data, limits, choose, per_sheet)
+    chosen = _check_archive(data, limits, choose, per_sheet)
     tables = []
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        for name in names:
+        for name, formulas in chosen:
             cells = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
             rows = [[c if c.__class__ is str else _cell_text(c) for c in row] for row in cells]
-            n = count_data_rows(rows)
-            if n - 1 > limits.max_rows:  # the declared dimension may have been missing or wrong
-                raise _too_many_rows(n - 1, limits, name if per_sheet else None)
-            tables.append(Table(kind="xlsx", encoding="", sheet=name, rows=rows))
+            del cells
+            for (r, c), formula in formulas.items():
+                if r < len(rows) and c < len(rows[r]):
+                    rows[r][c] = formula
+            tables.append(Table("xlsx", "", name, rows, formulas))
     except FileRefused:
         raise
     except Exception as exc:  # calamine raises its own error types for damaged files
@@ -460,76 +548,3 @@ def _read_csv(data: bytes, limits: Limits) -> Table:
             detail=str(exc),
         ) from exc
     return Table(kind="csv", encoding=encoding, sheet="", rows=rows)
-
-
-# ---------------------------------------------------------------------------- header rows
-
-
-class NamedColumn(Protocol):
-    """A column of an import format: its key, its header in the template, other names."""
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def header(self) -> str: ...
-
-    @property
-    def aliases(self) -> tuple[str, ...]: ...
-
-
-def header_text(text: str) -> str:
-    """A header cell as shown in messages: NFKC, no zero-width characters, spaces collapsed."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH)
-    return " ".join(text.split())
-
-
-def header_key(text: str) -> str:
-    """What a header cell is compared by: NFKC (full-width letters, digits and brackets to
-    ASCII), lower case, without what is in brackets, spaces, zero-width characters and
-    * : % _ - — so "身份证号（必填）", "理论权重(%)", "工龄*" and " Trade_Code " all name their
-    column."""
-    text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).lower()
-    out, depth = [], 0
-    for ch in text:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth = max(depth - 1, 0)
-        elif depth == 0 and not ch.isspace() and ch not in "*:%_-":
-            out.append(ch)
-    return "".join(out)
-
-
-def column_names(columns: Iterable[NamedColumn]) -> dict[str, str]:
-    """`header_key` of every name a column goes by (header, key, aliases) → the column's key."""
-    names: dict[str, str] = {}
-    for column in columns:
-        for name in (column.header, column.key, *column.aliases):
-            names.setdefault(header_key(name), column.key)
-    return names
-
-
-@dataclass
-class HeaderMatch:
-    positions: dict[str, int] = field(default_factory=dict)  # column key → index in the row
-    headers: dict[str, str] = field(default_factory=dict)  # column key → `header_text` of it
-    # Indices of further cells naming a column already found (the first one counts).
-    repeated: list[int] = field(default_factory=list)
-
-
-def match_header(row: Sequence[str], names: Mapping[str, str]) -> HeaderMatch:
-    """The columns a header row names; `names` as made by `column_names`. Cells naming no
-    column (a column of the user's own) are left out."""
-    match = HeaderMatch()
-    for index, cell in enumerate(row):
-        key = names.get(header_key(cell)) if cell else None
-        if key is None:
-            continue
-        if key in match.positions:
-            match.repeated.append(index)
-            continue
-        match.positions[key] = index
-        match.headers[key] = header_text(cell)
-    return match
