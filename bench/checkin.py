@@ -395,7 +395,7 @@ async def _service(data: Path, desks: int, seconds: float, seed: int) -> None:
             while time.perf_counter() < stop_at:
                 started = time.perf_counter()
                 await checkin_store.write_statement(
-                    "INSERT INTO bench_ceiling (nonce, at) VALUES ({}, {}) RETURNING id",
+                    "INSERT INTO bench_ceiling (nonce, at) VALUES (?, ?) RETURNING id",
                     uuid.uuid4().hex,
                     dt.datetime.now(dt.UTC),
                 )
@@ -545,7 +545,9 @@ async def _desk_clients(base: str, desks: int, password: str, kind: str) -> list
 
     clients = []
     for _ in range(desks):
-        async with httpx.AsyncClient(base_url=base, timeout=30) as browser:
+        # The app refuses a state-changing request that does not come from its own origin.
+        origin = {"origin": base.rstrip("/")}
+        async with httpx.AsyncClient(base_url=base, timeout=30, headers=origin) as browser:
             await browser.get("/login")
             signed = await browser.post(
                 "/login",
@@ -557,7 +559,11 @@ async def _desk_clients(base: str, desks: int, password: str, kind: str) -> list
             )
             assert signed.status_code == 303, signed.text[:300]
             cookies = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
-            headers = {"cookie": cookies, "x-csrftoken": browser.cookies["csrftoken"]}
+            headers = {
+                "cookie": cookies,
+                "x-csrftoken": browser.cookies["csrftoken"],
+                **origin,
+            }
         clients.append(_client(base, kind, headers))
     return clients
 

@@ -55,30 +55,30 @@ async def transaction():
             yield tx
 
 
-# The reads every request runs (`fetch_rows`: the session lookup) skip what Piccolo adds around
-# a query. On SQLite Piccolo opens a new connection (and a thread to run it) per query, about a
-# millisecond: one long-lived read-only connection of this process serves them instead
-# (autocommit, so each read sees the latest commit). On PostgreSQL the shared pool resets each
-# connection it takes back, a second round trip per query: a small pool of its own, that only
-# ever runs single read-only statements outside transactions, has nothing to reset.
+# The reads every request runs (the session lookup, a check-in scan) skip what Piccolo adds around
+# a query (`fetch_rows`, `fetch_dicts`). On SQLite Piccolo opens a new connection (and a thread
+# to run it) per query, about a millisecond: one long-lived read-only connection of this
+# process serves them instead (autocommit, so each read sees the latest commit; WAL readers never
+# wait for a writer). On PostgreSQL they run on Piccolo's own pool.
 _sqlite_reader: aiosqlite.Connection | None = None
-_postgres_readers: asyncpg.Pool | None = None
-READER_POOL_SIZE = 2
+POOL_SIZE = (2, 20)
 
 
 async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
-    """The reader pool's connections never hold a transaction, a lock or a setting."""
+    """asyncpg's default reset of a connection given back to the pool is a second round trip
+    for every query (unlisten, close cursors, reset settings, unlock advisory locks); this code
+    listens to nothing, keeps no cursors, sets nothing but `SET LOCAL` and takes only
+    transaction-scoped advisory locks. An open transaction is still rolled back by the pool
+    before this hook runs."""
 
 
 async def start_pool() -> None:
-    global _sqlite_reader, _postgres_readers
+    global _sqlite_reader
     db = engine()
     if isinstance(db, PostgresEngine):
         if db.pool is None:
-            await db.start_connection_pool(min_size=2, max_size=20)
-        if _postgres_readers is None:
-            _postgres_readers = await asyncpg.create_pool(
-                **db.config, min_size=1, max_size=READER_POOL_SIZE, reset=_nothing_to_reset
+            await db.start_connection_pool(
+                min_size=POOL_SIZE[0], max_size=POOL_SIZE[1], reset=_nothing_to_reset
             )
     elif isinstance(db, SQLiteEngine) and _sqlite_reader is None:
         _sqlite_reader = await aiosqlite.connect(**db.connection_kwargs)
@@ -86,33 +86,65 @@ async def start_pool() -> None:
 
 
 async def close_pool() -> None:
-    global _sqlite_reader, _postgres_readers
+    global _sqlite_reader
     db = engine()
     if isinstance(db, PostgresEngine) and db.pool is not None:
         await db.close_connection_pool()
-    if _postgres_readers is not None:
-        readers, _postgres_readers = _postgres_readers, None
-        await readers.close()
     if _sqlite_reader is not None:
         reader, _sqlite_reader = _sqlite_reader, None
         await reader.close()
 
 
-async def fetch_rows(sql: str, *args: Any) -> list[tuple]:
-    """One parameterised read, outside any transaction, for the few queries every request runs
-    (the session lookup). `sql` uses `?` placeholders, rewritten to `$n` for PostgreSQL.
-    Without a started pool (a one-off command) it opens a connection of its own."""
+def in_transaction() -> bool:
+    return engine().current_transaction.get() is not None
+
+
+async def _fetch(sql: str, args: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
     db = engine()
+    tx = db.current_transaction.get()
     if isinstance(db, PostgresEngine):
         statement = _dollar_params_of(sql)
-        if _postgres_readers is None:
-            return [tuple(r) for r in await db._run_in_new_connection(statement, args)]
-        async with _postgres_readers.acquire() as connection:
-            return [tuple(r) for r in await connection.fetch(statement, *args)]
-    if _sqlite_reader is None:
+        if tx is not None:
+            records = await tx.connection.fetch(statement, *args)
+        elif db.pool is None:
+            records = await db._run_in_new_connection(statement, args)
+        else:
+            async with db.pool.acquire() as connection:
+                records = await connection.fetch(statement, *args)
+        names = list(records[0].keys()) if records else []
+        return names, [tuple(r) for r in records]
+    if tx is not None:
+        # The transaction's own connection: it sees what the transaction wrote.
+        cursor = await tx.connection.execute(sql, args)
+    elif _sqlite_reader is not None:
+        cursor = await _sqlite_reader.execute(sql, args)
+    else:
         async with aiosqlite.connect(**db.connection_kwargs) as connection:
-            return list(await connection.execute_fetchall(sql, args))
-    return list(await _sqlite_reader.execute_fetchall(sql, args))
+            cursor = await connection.execute(sql, args)
+            names = [c[0] for c in cursor.description or ()]
+            return names, list(await cursor.fetchall())
+    try:
+        names = [c[0] for c in cursor.description or ()]
+        # A transaction's connection hands rows over as dicts (Piccolo's row factory).
+        rows = [tuple(r.values()) if isinstance(r, dict) else r for r in await cursor.fetchall()]
+        return names, rows
+    finally:
+        await cursor.close()
+
+
+async def fetch_rows(sql: str, *args: Any) -> list[tuple]:
+    """One parameterised statement's rows as tuples, for the few queries hot paths run (the
+    session lookup, a check-in scan). `sql` uses `?` placeholders, rewritten to `$n` for
+    PostgreSQL. Inside `transaction()` it runs on the transaction's connection (and may write);
+    outside, it is a read (on SQLite the connection is read-only) or, on PostgreSQL, one
+    autocommitted statement. Without a started pool (a one-off command) it opens a connection."""
+    return (await _fetch(sql, args))[1]
+
+
+async def fetch_dicts(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """`fetch_rows` with each row as a dict of its column names."""
+    names, rows = await _fetch(sql, args)
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 async def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:

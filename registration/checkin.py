@@ -70,7 +70,7 @@ _SESSION_SQL = (
     "FROM competition_session s "
     "JOIN trade t ON t.id = s.trade "
     "JOIN venue v ON v.id = s.venue "
-    "WHERE s.id = {}"
+    "WHERE s.id = ?"
 )
 _sessions: dict[int, tuple[float, dict[str, Any]]] = {}
 
@@ -108,21 +108,21 @@ _SCAN_SQL = (
     "FROM competition_session s "
     "JOIN trade st ON st.id = s.trade "
     "JOIN competition c ON c.id = st.competition "
-    "LEFT JOIN entry e ON e.id = {} AND e.competition = c.id "
+    "LEFT JOIN entry e ON e.id = ? AND e.competition = c.id "
     "LEFT JOIN person p ON p.id = e.person "
     "LEFT JOIN trade t ON t.id = e.trade "
     "LEFT JOIN delegation d ON d.id = e.delegation "
     'LEFT JOIN competition_session es ON es.id = e."session" '
     "LEFT JOIN photo ph ON ph.person = e.person "
     'LEFT JOIN check_in prev ON prev.entry = e.id AND prev."session" = s.id '
-    "LEFT JOIN check_in used ON used.nonce = {} "
-    "WHERE s.id = {}"
+    "LEFT JOIN check_in used ON used.nonce = ? "
+    "WHERE s.id = ?"
 )
 # ON CONFLICT DO NOTHING covers both keys (the nonce; entry and session): whoever loses the
 # race inserts nothing and reads what the winner stored.
 _INSERT_SQL = (
     'INSERT INTO check_in (entry, "session", nonce, checked_in_at, checked_in_by) '
-    "VALUES ({}, {}, {}, {}, {}) ON CONFLICT DO NOTHING RETURNING id"
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id"
 )
 # The audit record of a check-in: the row competition.audit.record writes (same columns, same
 # JSON), as SQL, because Piccolo spends ~0.6 ms of CPU building that one insert, as much as the
@@ -131,17 +131,17 @@ _INSERT_SQL = (
 _AUDIT_SQL = (
     "INSERT INTO audit_log (at, actor_id, actor_name, competition_id, action, object_type, "
     "object_id, old, new, reason) "
-    "VALUES ({}, {}, {}, {}, 'entry.check_in', 'entry', {}, NULL, {}, '')"
+    "VALUES (?, ?, ?, ?, 'entry.check_in', 'entry', ?, NULL, ?, '')"
 )
 # On PostgreSQL both in one statement, so one round trip is the whole write transaction.
 _CHECK_IN_SQL_POSTGRES = (
     "WITH stored AS ("
     'INSERT INTO check_in (entry, "session", nonce, checked_in_at, checked_in_by) '
-    "VALUES ({}, {}, {}, {}, {}) ON CONFLICT DO NOTHING RETURNING entry) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING entry) "
     "INSERT INTO audit_log (at, actor_id, actor_name, competition_id, action, object_type, "
     "object_id, old, new, reason) "
-    "SELECT {}, {}, {}, {}, 'entry.check_in', 'entry', CAST(stored.entry AS varchar), NULL, "
-    "{}, '' FROM stored RETURNING id"
+    "SELECT ?, ?, ?, ?, 'entry.check_in', 'entry', CAST(stored.entry AS varchar), NULL, "
+    "?, '' FROM stored RETURNING id"
 )
 
 

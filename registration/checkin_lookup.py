@@ -61,15 +61,15 @@ _LOOKUP_SQL = (
     "JOIN delegation d ON d.id = e.delegation "
     'LEFT JOIN competition_session es ON es.id = e."session" '
     "LEFT JOIN photo ph ON ph.person = e.person "
-    'LEFT JOIN check_in ci ON ci.entry = e.id AND ci."session" = {} '
-    "WHERE e.trade = {} AND e.status IN ({}, {}) AND ({}) "
-    "ORDER BY p.name, e.id LIMIT {}"
+    'LEFT JOIN check_in ci ON ci.entry = e.id AND ci."session" = ? '
+    "WHERE e.trade = ? AND e.status IN (?, ?) AND (MATCH) "
+    "ORDER BY p.name, e.id LIMIT ?"
 )
 _MATCH = {
     # The end of the ID number, or of the ticket number ("0007" of QH16-T001-0007).
-    BY_DIGITS: "p.id_number LIKE {} OR e.ticket_number LIKE {}",
-    BY_TICKET: "UPPER(e.ticket_number) LIKE {} ESCAPE '\\'",
-    BY_NAME: "LOWER(p.name) LIKE {} ESCAPE '\\'",
+    BY_DIGITS: "p.id_number LIKE ? OR e.ticket_number LIKE ?",
+    BY_TICKET: "UPPER(e.ticket_number) LIKE ? ESCAPE '\\'",
+    BY_NAME: "LOWER(p.name) LIKE ? ESCAPE '\\'",
 }
 
 
@@ -105,7 +105,7 @@ async def find_contestants(session: dict[str, Any], text: str) -> LookupResult:
         raise _refuse("Type at most {n} characters.", n=QUERY_MAX)
     kind, patterns = _classify(text)
     # The condition is one of the fixed strings above; every value is a parameter.
-    sql = _LOOKUP_SQL.replace("({}) ORDER", f"({_MATCH[kind]}) ORDER", 1)
+    sql = _LOOKUP_SQL.replace("(MATCH)", f"({_MATCH[kind]})", 1)
     rows = await checkin_store.read(
         sql,
         session["id"],
@@ -138,7 +138,7 @@ async def photo_owner(session: dict[str, Any], entry_id: int) -> int:
     """The person whose photo the desk of `session` may show for `entry_id`: only contestants
     of the session's trade."""
     rows = await checkin_store.read(
-        "SELECT person FROM entry WHERE id = {} AND trade = {}", entry_id, session["trade"]
+        "SELECT person FROM entry WHERE id = ? AND trade = ?", entry_id, session["trade"]
     )
     if not rows:
         raise NotFound("The photo was not found.", code="photo_not_found")

@@ -1,17 +1,16 @@
 """The check-in desk's way to the database: reads that never wait for the write lock, and one
 short write for a real check-in.
 
-A scan at a busy door must answer in milliseconds (bench/checkin.py).
+A scan at a busy door must answer in milliseconds (bench/checkin.py). Reads are
+`competition.db.fetch_dicts` (the hot-path read every request's session lookup uses too).
 
-On PostgreSQL that is Piccolo's own pool with each statement sent straight to asyncpg: building
-a join select costs Piccolo 1–2 ms of CPU, and even a raw query's parameters go through its
-query builder. A check-in is one statement (a data-modifying WITH), so one round trip.
+On PostgreSQL a check-in is one statement (a data-modifying WITH), so one round trip on the
+pool, autocommitted.
 
-On SQLite Piccolo opens a new connection, with a thread of its own, for every statement outside
-a transaction and for every transaction, and the last connection to close checkpoints the
-write-ahead log: 2 ms a read and 8–10 ms a committed write, most of it not SQLite's. So each
-process keeps its own connections, each living in one thread: readers (WAL readers never wait
-for the writer) and one writer. Writes are group-committed: the check-ins that arrive while the
+On SQLite Piccolo opens a new connection, with a thread of its own, for every transaction, and
+the last connection to close checkpoints the write-ahead log: 8–10 ms a committed write, most
+of it not SQLite's. So each process keeps one writer connection living in one thread, and
+writes are group-committed: the check-ins that arrive while the
 writer is busy go into its next transaction together, each in a savepoint of its own, so
 sixteen desks cost one fsync and one hand-over to the thread instead of sixteen of each, and
 desks wait in this queue rather than in SQLite's busy handler. Between worker processes the
@@ -19,7 +18,8 @@ writers also take a blocking file lock first: SQLite's busy handler polls in sle
 100 ms, so a process waiting there keeps missing the moment another, busy one lets go, while a
 blocked flock() is woken when it does.
 
-Statements use Piccolo's `{}` placeholders on both databases; values are always parameters.
+Statements use `?` placeholders on both databases (`db.fetch_dicts` rewrites them for
+PostgreSQL); values are always parameters.
 """
 
 from __future__ import annotations
@@ -27,30 +27,14 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-import re
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 from typing import Any
 
-from piccolo.engine.postgres import PostgresEngine
-
 from competition import db
-from competition.tables import AuditLog
 
-READER_THREADS = 2
 Statement = tuple[str, tuple[Any, ...]]
-
-
-@cache
-def _postgres_sql(sql: str) -> str:
-    numbers = iter(range(1, sql.count("{}") + 1))
-    return re.sub(r"\{\}", lambda _match: f"${next(numbers)}", sql)
-
-
-def _sqlite_sql(sql: str) -> str:
-    return sql.replace("{}", "?")
 
 
 # ---------------------------------------------------------------------------- SQLite
@@ -62,8 +46,7 @@ class _Connections:
     def __init__(self, connection_kwargs: dict[str, Any]) -> None:
         self.kwargs = connection_kwargs
         self.local = threading.local()
-        # Pool threads end by themselves when the interpreter exits.
-        self.readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="jx-checkin-read")
+        # The thread ends by itself when the interpreter exits.
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="jx-checkin-write")
         self.pending: list[tuple[Statement, Statement | None, asyncio.Future]] = []
         self.draining = False
@@ -122,15 +105,12 @@ class _Connections:
 
     @staticmethod
     def _run(connection: sqlite3.Connection, statement: Statement) -> list[dict[str, Any]]:
-        cursor = connection.execute(_sqlite_sql(statement[0]), statement[1])
+        cursor = connection.execute(statement[0], statement[1])
         try:
             names = [column[0] for column in cursor.description or ()]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         finally:
             cursor.close()
-
-    def fetch(self, sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
-        return self._run(self.connection(), (sql, args))
 
     async def write(self, first: Statement, then: Statement | None) -> list[dict[str, Any]]:
         future = asyncio.get_running_loop().create_future()
@@ -178,49 +158,33 @@ def _connections() -> _Connections:
 # ---------------------------------------------------------------------------- both databases
 
 
-def _piccolo() -> bool:
-    """Run through Piccolo instead: inside a caller's transaction (whose connection holds what
-    it wrote, and on SQLite the write lock), or on PostgreSQL without the pool (a command)."""
-    engine = db.engine()
-    if engine.current_transaction.get() is not None:
-        return True
-    return isinstance(engine, PostgresEngine) and engine.pool is None
-
-
-async def _postgres(sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
-    async with db.engine().pool.acquire() as connection:
-        return [dict(row) for row in await connection.fetch(_postgres_sql(sql), *args)]
+def _direct() -> bool:
+    """Through `db.fetch_dicts`: on PostgreSQL (one autocommitted statement, or the caller's
+    transaction), and on SQLite inside a caller's transaction (whose connection holds what it
+    wrote and the write lock)."""
+    return db.is_postgres() or db.in_transaction()
 
 
 async def read(sql: str, *args: Any) -> list[dict[str, Any]]:
     """Rows of one read-only statement; on SQLite it never waits for the write lock."""
-    if _piccolo():
-        return await AuditLog.raw(sql, *args)
-    if db.is_postgres():
-        return await _postgres(sql, args)
-    connections = _connections()
-    return await asyncio.get_running_loop().run_in_executor(
-        connections.readers, connections.fetch, sql, args
-    )
+    return await db.fetch_dicts(sql, *args)
 
 
 async def write_statement(sql: str, *args: Any) -> list[dict[str, Any]]:
     """One statement that is a write transaction of its own; the rows of its RETURNING clause.
     On PostgreSQL a data-modifying WITH changes two tables in one such statement."""
-    if _piccolo():
-        return await AuditLog.raw(sql, *args)
-    if db.is_postgres():
-        return await _postgres(sql, args)
+    if _direct():
+        return await db.fetch_dicts(sql, *args)
     return await _connections().write((sql, args), None)
 
 
 async def insert_then(first: Statement, then: Statement) -> bool:
     """Run `first`, an INSERT … ON CONFLICT DO NOTHING RETURNING; if it stored its row, run
     `then` in the same transaction. True if the row was stored."""
-    if _piccolo() or db.is_postgres():
+    if _direct():
         async with db.transaction():
-            stored = await AuditLog.raw(first[0], *first[1])
+            stored = await db.fetch_dicts(first[0], *first[1])
             if stored:
-                await AuditLog.raw(then[0], *then[1])
+                await db.fetch_dicts(then[0], *then[1])
         return bool(stored)
     return bool(await _connections().write(first, then))

@@ -17,11 +17,11 @@ from registration.tables import CheckIn
 
 INSERT = (
     'INSERT INTO check_in (entry, "session", nonce, checked_in_at, checked_in_by) '
-    "VALUES ({}, {}, {}, {}, NULL) ON CONFLICT DO NOTHING RETURNING id"
+    "VALUES (?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING RETURNING id"
 )
 AUDIT = (
     "INSERT INTO audit_log (at, actor_name, action, object_type, object_id, reason) "
-    "VALUES ({}, 'test', 'test.write', 'entry', {}, '')"
+    "VALUES (?, 'test', 'test.write', 'entry', ?, '')"
 )
 
 
@@ -61,7 +61,7 @@ async def test_writes_sent_together_commit_together_and_a_failing_one_alone_is_u
     audits = await AuditLog.select(AuditLog.object_id).where(AuditLog.action == "test.write")
     assert sorted(row["object_id"] for row in audits) == sorted([str(entries[0]), str(winner)])
     # The readers see the committed rows at once.
-    read = await checkin_store.read("SELECT count(*) AS n FROM check_in WHERE nonce = {}", nonce)
+    read = await checkin_store.read("SELECT count(*) AS n FROM check_in WHERE nonce = ?", nonce)
     assert read == [{"n": 1}]
 
 
