@@ -6,6 +6,7 @@ created, so DATABASE_URL must be set before any `tables` module is imported.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from functools import cache
@@ -82,7 +83,8 @@ async def start_pool() -> None:
             )
     elif isinstance(db, SQLiteEngine) and _sqlite_reader is None:
         _sqlite_reader = await aiosqlite.connect(**db.connection_kwargs)
-        await _sqlite_reader.execute("PRAGMA query_only = 1")
+        _sqlite_reader.row_factory = sqlite3.Row
+        await _sqlite_reader.execute_fetchall("PRAGMA query_only = 1", ())
 
 
 async def close_pool() -> None:
@@ -113,23 +115,23 @@ async def _fetch(sql: str, args: tuple[Any, ...]) -> tuple[list[str], list[tuple
                 records = await connection.fetch(statement, *args)
         names = list(records[0].keys()) if records else []
         return names, [tuple(r) for r in records]
+    # One call each (execute and fetch together in the connection's thread): a cursor left open
+    # between awaits would keep a read transaction open on the shared reader connection, and
+    # every later read would see that old snapshot.
     if tx is not None:
         # The transaction's own connection: it sees what the transaction wrote.
-        cursor = await tx.connection.execute(sql, args)
+        rows = await tx.connection.execute_fetchall(sql, args)
     elif _sqlite_reader is not None:
-        cursor = await _sqlite_reader.execute(sql, args)
+        rows = await _sqlite_reader.execute_fetchall(sql, args)
     else:
         async with aiosqlite.connect(**db.connection_kwargs) as connection:
-            cursor = await connection.execute(sql, args)
-            names = [c[0] for c in cursor.description or ()]
-            return names, list(await cursor.fetchall())
-    try:
-        names = [c[0] for c in cursor.description or ()]
-        # A transaction's connection hands rows over as dicts (Piccolo's row factory).
-        rows = [tuple(r.values()) if isinstance(r, dict) else r for r in await cursor.fetchall()]
-        return names, rows
-    finally:
-        await cursor.close()
+            connection.row_factory = sqlite3.Row
+            rows = await connection.execute_fetchall(sql, args)
+    if not rows:
+        return [], []
+    # Rows come as dicts (Piccolo's row factory on a transaction's connection) or sqlite3.Row.
+    names = list(rows[0].keys())
+    return names, [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows]
 
 
 async def fetch_rows(sql: str, *args: Any) -> list[tuple]:

@@ -12,7 +12,7 @@ import msgspec
 
 from competition import audit
 from competition.audit import Actor
-from competition.db import is_postgres, transaction
+from competition.db import in_transaction, is_postgres, transaction
 from competition.errors import Conflict, NotFound, PhaseError, ValidationFailed
 from competition.i18n import N_, Msg
 from competition.phases import PHASE_LABELS, Phase, check_transition
@@ -78,6 +78,22 @@ def _row(data: CompetitionIn) -> dict[str, Any]:
 
 async def get_competition(competition_id: int) -> dict[str, Any]:
     row = await Competition.select().where(Competition.id == competition_id).first()
+    if row is None:
+        raise NotFound("The competition was not found.", code="competition_not_found")
+    return row
+
+
+async def competition_for_action(competition_id: int, *columns: Any) -> dict[str, Any]:
+    """The competition's `columns` (its phase, say) for an action that depends on them, read
+    inside the action's transaction. On PostgreSQL the row is read FOR SHARE: a phase change
+    (which locks it FOR UPDATE) then waits until the action has committed, and an action waits
+    for a change in progress and reads the new phase, so no review or registration is ever
+    made under a phase that has just ended. Actions share the lock among themselves. SQLite's
+    write transaction serialises them already."""
+    query = Competition.select(*columns).where(Competition.id == competition_id)
+    if is_postgres() and in_transaction():
+        query = query.lock_rows("SHARE")
+    row = await query.first()
     if row is None:
         raise NotFound("The competition was not found.", code="competition_not_found")
     return row

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from competition import audit
+from competition import audit, services
 from competition.audit import Actor
 from competition.db import is_integrity_error, is_postgres, transaction
 from competition.errors import Conflict, NotFound, ValidationFailed
@@ -155,14 +155,12 @@ async def first_prize_winners(
     return {(r["id_number"], r["trade_name"]) for r in await query}
 
 
-async def _competition_phase(competition_id: int) -> tuple[Phase, int]:
-    row = (
-        await Competition.select(Competition.phase, Competition.max_trades_per_person)
-        .where(Competition.id == competition_id)
-        .first()
+async def competition_phase(competition_id: int) -> tuple[Phase, int]:
+    """The competition's phase and its limit of trades a person, read for an action that
+    depends on them (`services.competition_for_action`: a phase change waits for it)."""
+    row = await services.competition_for_action(
+        competition_id, Competition.phase, Competition.max_trades_per_person
     )
-    if row is None:
-        raise NotFound("The competition was not found.", code="competition_not_found")
     return Phase(row["phase"]), row["max_trades_per_person"]
 
 
@@ -445,7 +443,7 @@ async def _free_slot(
 async def trades_left(competition_id: int, person_id: int | None) -> tuple[int, int]:
     """(trades this person entered in the competition, the competition's limit): a page offers
     another registration only while the first is below the second."""
-    _phase, limit = await _competition_phase(competition_id)
+    _phase, limit = await competition_phase(competition_id)
     if person_id is None:
         return 0, limit
     used = await Entry.count().where(
@@ -515,7 +513,7 @@ async def _register(
     source: EntrySource,
 ) -> int:
     async with transaction():
-        phase, limit = await _competition_phase(competition_id)
+        phase, limit = await competition_phase(competition_id)
         require_phase(phase, REGISTRATION_PHASES, N_("Registering"))
         rules = (await trade_rules(competition_id)).get(data.trade_id)
         fields, resident = check_fields(data, rules)
@@ -606,7 +604,7 @@ async def update_entry(
     async with transaction():
         entry = await get_entry(entry_id, lock=True)
         competition_id = entry["competition"]
-        phase, _limit = await _competition_phase(competition_id)
+        phase, _limit = await competition_phase(competition_id)
         status = EntryStatus(entry["status"])
         if status == EntryStatus.revoked:
             raise Conflict("This entry was revoked and cannot be changed.", code="entry_revoked")
@@ -715,7 +713,7 @@ async def withdraw_entry(entry_id: int, *, actor: Actor) -> None:
     """The contestant (or delegation) takes back an entry that is not yet admitted."""
     async with transaction():
         entry = await get_entry(entry_id, lock=True)
-        phase, _limit = await _competition_phase(entry["competition"])
+        phase, _limit = await competition_phase(entry["competition"])
         require_phase(phase, CORRECTION_PHASES, N_("Withdrawing an entry"))
         if entry["status"] not in WITHDRAWABLE_STATUSES:
             raise Conflict(

@@ -21,7 +21,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
-from competition import audit
+from competition import audit, services
 from competition.audit import Actor
 from competition.db import is_postgres, transaction
 from competition.errors import NotFound, ValidationFailed
@@ -61,11 +61,7 @@ def required_reason(reason: str) -> str:
 
 
 async def _phase(competition_id: int, allowed: frozenset[Phase], action: Msg) -> None:
-    row = (
-        await Competition.select(Competition.phase).where(Competition.id == competition_id).first()
-    )
-    if row is None:
-        raise NotFound("The competition was not found.", code="competition_not_found")
+    row = await services.competition_for_action(competition_id, Competition.phase)
     require_phase(row["phase"], allowed, action)
 
 

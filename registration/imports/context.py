@@ -40,7 +40,7 @@ async def load_context(
     row) by an organizer (the default when no delegation is given) or that delegation's
     admin. Raises NotFound, PhaseError (registration is not open) or PermissionDenied."""
     # The core's own lookup of the phase and the trades a person may enter.
-    phase, limit = await entries._competition_phase(competition_id)
+    phase, limit = await entries.competition_phase(competition_id)
     require_phase(phase, entries.REGISTRATION_PHASES, N_("Importing registrations"))
     rules = await entries.trade_rules(competition_id)
     names_en = {

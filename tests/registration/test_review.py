@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from competition import services
+from competition import db, services
 from competition.audit import SYSTEM, Actor
 from competition.errors import PhaseError, ValidationFailed
 from competition.i18n import render
-from competition.tables import AuditLog, Quota
+from competition.tables import AuditLog, Competition, Quota
 from registration import queries, review
 from registration.tables import Entry
 from tests.registration.helpers import ids, register
@@ -144,6 +144,34 @@ async def test_reviews_refused_after_the_draw_starts(demo_mutable):
     await services.advance_phase(cid, "draw", SYSTEM)
     with pytest.raises(PhaseError):
         await review.review_by_organizer(cid, entry_ids, True, actor=SYSTEM)
+
+
+async def test_a_review_waits_for_a_phase_change_in_progress_and_sees_its_outcome(
+    demo_mutable,
+):
+    """A review reads the phase under a share lock: it cannot act under "review" while a move
+    to the draw is committing (on PostgreSQL, without the lock, it read the old phase from its
+    snapshot and went ahead)."""
+    cid = demo_mutable.competition_id
+    entry_ids = await _submitted(cid, 1)
+    _trade, xn = await ids(cid, "T001", "XN")
+    await review.review_by_delegation(cid, xn, entry_ids, True, actor=SYSTEM)
+    await services.advance_phase(cid, "review", SYSTEM)
+    moving = asyncio.Event()
+
+    async def move_to_the_draw() -> None:
+        async with db.transaction():
+            await Competition.update({Competition.phase: "draw"}).where(Competition.id == cid)
+            moving.set()
+            await asyncio.sleep(0.3)
+
+    mover = asyncio.create_task(move_to_the_draw())
+    await moving.wait()
+    with pytest.raises(PhaseError):
+        await review.review_by_organizer(cid, entry_ids, False, actor=SYSTEM, reason="照片不清")
+    await mover
+    rows = await Entry.select(Entry.status).where(Entry.id.is_in(entry_ids))
+    assert [r["status"] for r in rows] == ["delegation_approved"]
 
 
 async def test_quota_usage_counts_by_status(demo_mutable):
