@@ -99,6 +99,7 @@ FIELD_LABELS: dict[str, Msg] = {
     "starts_on": N_("Starts on"),
     "ends_on": N_("Ends on"),
     "age_cutoff": N_("Age cutoff date"),
+    "registration_closes_on": N_("Registration closes on"),
     "max_trades_per_person": N_("Trades per person"),
     "appeal_window_minutes": N_("Appeal window (minutes)"),
     "industry": N_("Industry"),

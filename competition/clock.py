@@ -14,6 +14,11 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def local_today() -> dt.date:
+    """Today where the competition is: a deadline day ends at midnight local time."""
+    return now().astimezone(DISPLAY_TIMEZONE).date()
+
+
 def local_time(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None

@@ -8,6 +8,7 @@ during review, withdraw a publication to correct a score after an appeal).
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 
 from competition.errors import PhaseError
@@ -56,6 +57,30 @@ BACKWARD: dict[Phase, Phase] = {
 # Phases in which the structure (industries, trades, delegations, quotas, venues, sessions,
 # stations) may still be edited. Once competing starts, changing a weight would change results.
 STRUCTURE_EDITABLE = frozenset({Phase.setup, Phase.registration, Phase.review, Phase.draw})
+
+
+# New people may be entered (registered, imported) only while registration is open.
+REGISTRATION_PHASES = frozenset({Phase.registration})
+
+
+def registration_refusal(
+    phase: Phase | str, closes_on: dt.date | None, today: dt.date, *, late_allowed: bool
+) -> Msg | None:
+    """Why new people may not be entered in a competition in `phase` whose registration closes
+    after the day `closes_on` (报名截止日期, local time), or None if they may. `late_allowed`
+    (an organizer entering a late registration) passes the deadline, never the phase."""
+    phase = Phase(phase)
+    if phase not in REGISTRATION_PHASES:
+        return N_(
+            "The competition is in the phase “{phase}”: registering new people is closed.",
+            phase=PHASE_LABELS[phase],
+        )
+    if closes_on is not None and today > closes_on and not late_allowed:
+        return N_(
+            "Registration closed on {date}: new entries are no longer accepted.",
+            date=closes_on.isoformat(),
+        )
+    return None
 
 
 def allowed_targets(current: Phase) -> list[Phase]:

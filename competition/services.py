@@ -30,6 +30,7 @@ class CompetitionIn(msgspec.Struct, frozen=True):
     starts_on: dt.date | None = None
     ends_on: dt.date | None = None
     age_cutoff: dt.date | None = None
+    registration_closes_on: dt.date | None = None
     max_trades_per_person: int = 1
     appeal_window_minutes: int = 120
 
@@ -46,6 +47,19 @@ def _row(data: CompetitionIn) -> dict[str, Any]:
             "The end date cannot be before the start date.",
             code="invalid_dates",
             field_errors={"ends_on": "The end date cannot be before the start date."},
+        )
+    if (
+        data.registration_closes_on
+        and data.starts_on
+        and data.registration_closes_on >= data.starts_on
+    ):
+        raise ValidationFailed(
+            "Registration must close before the first day of the competition.",
+            code="invalid_registration_deadline",
+            field_errors={
+                "registration_closes_on": "Registration must close before the first day of "
+                "the competition."
+            },
         )
     if not 1 <= data.max_trades_per_person <= 10:
         raise ValidationFailed(
@@ -71,6 +85,7 @@ def _row(data: CompetitionIn) -> dict[str, Any]:
         "starts_on": data.starts_on,
         "ends_on": data.ends_on,
         "age_cutoff": data.age_cutoff,
+        "registration_closes_on": data.registration_closes_on,
         "max_trades_per_person": data.max_trades_per_person,
         "appeal_window_minutes": data.appeal_window_minutes,
     }

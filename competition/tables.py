@@ -66,6 +66,9 @@ class Competition(Table):  # 届
     ends_on = Date(null=True, default=None)
     # Age rules are evaluated at this date unless a trade sets its own.
     age_cutoff = Date(null=True, default=None)
+    # 报名截止日期: the last day (local time) contestants and delegations may enter new people;
+    # None leaves registration open until the phase moves on. Organizers may enter late ones.
+    registration_closes_on = Date(null=True, default=None)
     max_trades_per_person = SmallInt(default=1)
     appeal_window_minutes = Integer(default=120)
     created_at = Timestamptz(default=TimestamptzNow())

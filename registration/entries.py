@@ -22,12 +22,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from competition import audit, services
+from competition import audit, clock, phases, services
 from competition.audit import Actor
 from competition.db import is_integrity_error, is_postgres, transaction
-from competition.errors import Conflict, NotFound, ValidationFailed
-from competition.i18n import N_
-from competition.phases import Phase, require_phase
+from competition.errors import Conflict, NotFound, PhaseError, ValidationFailed
+from competition.i18n import N_, Msg
+from competition.phases import REGISTRATION_PHASES, Phase, require_phase
 from competition.schemas import SKILL_LEVELS, Eligibility, settings_from_json
 from competition.tables import Competition, Delegation, Role, Trade
 from registration import claims, idcard, people
@@ -45,9 +45,8 @@ from registration.tables import (
     Photo,
 )
 
-# Registering and correcting entries happen while registration is open; a rejected entry may
-# still be corrected during review.
-REGISTRATION_PHASES = frozenset({Phase.registration})
+# Correcting entries happens while registration is open (REGISTRATION_PHASES); a rejected
+# entry may still be corrected during review.
 CORRECTION_PHASES = frozenset({Phase.registration, Phase.review})
 PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 NAME = re.compile(r"^[\w·•. -]{2,50}$")
@@ -88,6 +87,26 @@ def editable(status: str, phase: str) -> bool:
         return False
     allowed = CORRECTION_PHASES if status == EntryStatus.rejected else REGISTRATION_PHASES
     return Phase(phase) in allowed
+
+
+def registration_refusal(
+    phase: Phase | str, closes_on: dt.date | None, role: Role, today: dt.date | None = None
+) -> Msg | None:
+    """Why `role` may not enter new people now (`phases.registration_refusal`): the deadline
+    binds contestants and delegations; an organizer may still enter a late registration until
+    the phase moves on. Corrections keep the phase's rules (`editable`)."""
+    return phases.registration_refusal(
+        phase, closes_on, today or clock.local_today(), late_allowed=role == Role.organizer
+    )
+
+
+def require_registration_open(
+    phase: Phase | str, closes_on: dt.date | None, role: Role, action: Msg
+) -> None:
+    """Refuse registering new people when `registration_refusal` gives a reason."""
+    require_phase(phase, REGISTRATION_PHASES, action)
+    if (reason := registration_refusal(phase, closes_on, role)) is not None:
+        raise PhaseError(str(reason), code="registration_closed", **reason.params)
 
 
 def withdrawable(status: str, phase: str) -> bool:
@@ -155,13 +174,31 @@ async def first_prize_winners(
     return {(r["id_number"], r["trade_name"]) for r in await query}
 
 
-async def competition_phase(competition_id: int) -> tuple[Phase, int]:
-    """The competition's phase and its limit of trades a person, read for an action that
-    depends on them (`services.competition_for_action`: a phase change waits for it)."""
+@dataclass(frozen=True)
+class RegistrationWindow:
+    """What registering and correcting in a competition depend on, read for the action."""
+
+    phase: Phase
+    trades_per_person: int  # max_trades_per_person
+    closes_on: dt.date | None  # registration_closes_on
+
+    def require_open(self, role: Role, action: Msg) -> None:
+        require_registration_open(self.phase, self.closes_on, role, action)
+
+
+async def competition_phase(competition_id: int) -> RegistrationWindow:
+    """The competition's phase, its limit of trades a person and its registration deadline,
+    read for an action that depends on them (`services.competition_for_action`: a phase
+    change waits for it)."""
     row = await services.competition_for_action(
-        competition_id, Competition.phase, Competition.max_trades_per_person
+        competition_id,
+        Competition.phase,
+        Competition.max_trades_per_person,
+        Competition.registration_closes_on,
     )
-    return Phase(row["phase"]), row["max_trades_per_person"]
+    return RegistrationWindow(
+        Phase(row["phase"]), row["max_trades_per_person"], row["registration_closes_on"]
+    )
 
 
 # ---------------------------------------------------------------------------- validation
@@ -443,7 +480,7 @@ async def _free_slot(
 async def trades_left(competition_id: int, person_id: int | None) -> tuple[int, int]:
     """(trades this person entered in the competition, the competition's limit): a page offers
     another registration only while the first is below the second."""
-    _phase, limit = await competition_phase(competition_id)
+    limit = (await competition_phase(competition_id)).trades_per_person
     if person_id is None:
         return 0, limit
     used = await Entry.count().where(
@@ -513,8 +550,9 @@ async def _register(
     source: EntrySource,
 ) -> int:
     async with transaction():
-        phase, limit = await competition_phase(competition_id)
-        require_phase(phase, REGISTRATION_PHASES, N_("Registering"))
+        window = await competition_phase(competition_id)
+        window.require_open(acting.role, N_("Registering"))
+        limit = window.trades_per_person
         rules = (await trade_rules(competition_id)).get(data.trade_id)
         fields, resident = check_fields(data, rules)
         assert rules is not None
@@ -604,7 +642,7 @@ async def update_entry(
     async with transaction():
         entry = await get_entry(entry_id, lock=True)
         competition_id = entry["competition"]
-        phase, _limit = await competition_phase(competition_id)
+        phase = (await competition_phase(competition_id)).phase
         status = EntryStatus(entry["status"])
         if status == EntryStatus.revoked:
             raise Conflict("This entry was revoked and cannot be changed.", code="entry_revoked")
@@ -713,7 +751,7 @@ async def withdraw_entry(entry_id: int, *, actor: Actor) -> None:
     """The contestant (or delegation) takes back an entry that is not yet admitted."""
     async with transaction():
         entry = await get_entry(entry_id, lock=True)
-        phase, _limit = await competition_phase(entry["competition"])
+        phase = (await competition_phase(entry["competition"])).phase
         require_phase(phase, CORRECTION_PHASES, N_("Withdrawing an entry"))
         if entry["status"] not in WITHDRAWABLE_STATUSES:
             raise Conflict(

@@ -5,7 +5,8 @@ every move (registered when the registration package is imported; the core never
   made over the admitted contestants, so a waiting entry would be silently left out. Approved
   entries without a session are a warning (they have no door to be checked in at).
 - Registration → review: the entries still waiting for first or final review are shown; they
-  can still be reviewed in the review phase.
+  can still be reviewed in the review phase. Moving on before the published deadline
+  (registration_closes_on) is a warning: it closes registration early for everyone.
 - Back to setup: registered entries stay, but nobody can register or correct any more.
 - Draw → competing: approved entries nobody has checked in are shown (check-in goes on).
 
@@ -16,9 +17,11 @@ from __future__ import annotations
 
 from piccolo.query.functions.aggregate import Count
 
+from competition.clock import local_today
 from competition.i18n import N_
 from competition.phases import Phase
 from competition.services import Finding, Severity, register_leaving_check
+from competition.tables import Competition
 from registration.tables import CheckIn, Entry, EntryStatus
 
 SUBMITTED = EntryStatus.submitted.value
@@ -48,6 +51,31 @@ async def _approved_not_checked_in(competition_id: int) -> int:
         & (Entry.status == APPROVED)
         & Entry.id.not_in(checked)
     )
+
+
+async def _before_the_deadline(competition_id: int) -> list[Finding]:
+    row = (
+        await Competition.select(Competition.registration_closes_on)
+        .where(Competition.id == competition_id)
+        .first()
+    )
+    closes_on = row["registration_closes_on"] if row else None
+    if closes_on is None or local_today() > closes_on:
+        return []
+    days = (closes_on - local_today()).days + 1
+    return [
+        Finding(
+            "before_registration_deadline",
+            Severity.warning,
+            days,
+            N_(
+                "Registration is announced as open until {date}: moving on now closes it "
+                "{n} day(s) early.",
+                date=closes_on.isoformat(),
+                n=days,
+            ),
+        )
+    ]
 
 
 def _waiting(counts: dict[str, int], severity: Severity) -> list[Finding]:
@@ -91,7 +119,9 @@ async def leaving_registration_checks(
             )
         return findings
     if current == Phase.registration and target == Phase.review:
-        return _waiting(await _by_status(competition_id), Severity.note)
+        return await _before_the_deadline(competition_id) + _waiting(
+            await _by_status(competition_id), Severity.note
+        )
     if target == Phase.setup:
         if n := sum((await _by_status(competition_id)).values()):
             return [

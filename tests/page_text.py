@@ -34,6 +34,11 @@ def en_plural(singular: str, plural: str, n: int, **params: Any) -> str:
     return _in("en", ngettext, singular, plural, n, **params)
 
 
+def in_chinese(function, *args, **params) -> str:
+    """What `function` (e.g. translate_error) gives on a zh-CN page."""
+    return _in("zh_CN", function, *args, **params)
+
+
 def _in(locale: str, function, *args, **params) -> str:
     token = current_locale.set(locale)
     try:

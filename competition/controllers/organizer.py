@@ -29,6 +29,7 @@ COMPETITION_FIELDS = (
     "starts_on",
     "ends_on",
     "age_cutoff",
+    "registration_closes_on",
     "max_trades_per_person",
     "appeal_window_minutes",
 )
@@ -46,6 +47,7 @@ def read_competition_form(data: dict[str, str]) -> CompetitionIn:
         "starts_on": form.date("starts_on"),
         "ends_on": form.date("ends_on"),
         "age_cutoff": form.date("age_cutoff"),
+        "registration_closes_on": form.date("registration_closes_on"),
         "max_trades_per_person": form.integer(
             "max_trades_per_person", required=True, minimum=1, maximum=10
         ),

@@ -9,8 +9,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from competition import catalogue
+from competition.clock import local_today
 from competition.db import is_postgres
-from competition.phases import Phase
+from competition.phases import registration_refusal
 from competition.services import get_competition
 from competition.tables import Competition, Role
 from competition.web.access import PUBLIC
@@ -70,7 +71,13 @@ async def competition_page(
         found=sum(len(i["trades"]) for i in industries),
         total=total,
         counts=await catalogue.structure_counts(competition_id),
-        open_for_registration=competition["phase"] == Phase.registration.value,
+        open_for_registration=registration_refusal(
+            competition["phase"],
+            competition["registration_closes_on"],
+            local_today(),
+            late_allowed=False,
+        )
+        is None,
         register_link=link.format(competition=competition_id),
         signed_in=identity is not None,
     )

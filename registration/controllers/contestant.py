@@ -28,7 +28,7 @@ from competition.i18n import (
     ngettext,
     render,
 )
-from competition.phases import Phase, require_phase
+from competition.phases import require_phase
 from competition.schemas import SKILL_LEVELS
 from competition.tables import AuditLog, DelegationKind, Role, User
 from competition.web.access import PUBLIC, roles
@@ -381,7 +381,13 @@ def _service_failed(exc: DomainError, photo: ProcessedPhoto | None) -> _FormFail
 
 
 async def _open_competitions() -> list[dict[str, Any]]:
-    return [c for c in await services.list_competitions() if c["phase"] == Phase.registration.value]
+    """The competitions a contestant may register in today (phase and deadline)."""
+    return [
+        c
+        for c in await services.list_competitions()
+        if entries.registration_refusal(c["phase"], c["registration_closes_on"], Role.contestant)
+        is None
+    ]
 
 
 async def _open_with_room(person_id: int | None) -> list[dict[str, Any]]:
@@ -693,7 +699,9 @@ class ContestantController(Controller):
             return page("registration/contestant/choose.html", competitions=open_ones, error=None)
         found = await services.get_competition(competition_id)
         try:
-            require_phase(found["phase"], entries.REGISTRATION_PHASES, N_("Registering"))
+            entries.require_registration_open(
+                found["phase"], found["registration_closes_on"], Role.contestant, N_("Registering")
+            )
             used, limit = await entries.trades_left(
                 competition_id, person["id"] if person else None
             )

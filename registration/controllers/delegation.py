@@ -38,11 +38,11 @@ from registration import claims, exports, kept_photos, people, queries, quotas, 
 from registration.access import delegation_ids, require_entry_access
 from registration.entries import (
     CORRECTION_PHASES,
-    REGISTRATION_PHASES,
     Outcome,
     editable,
     get_entry,
     register_entry,
+    registration_refusal,
     replace_photo,
     update_entry,
     withdraw_entry,
@@ -220,6 +220,7 @@ async def my_delegation(identity: Identity, requested: str = "") -> dict[str, An
         Delegation.competition,
         Delegation.competition.name,
         Delegation.competition.phase,
+        Delegation.competition.registration_closes_on,
     ).where(Delegation.id.is_in(mine))
     by_id = {r["id"]: r for r in rows}
     if chosen not in by_id:
@@ -262,11 +263,14 @@ def acting_for(mine: dict[str, Any]) -> people.Acting:
     )
 
 
-def _closed_reason(phase: Phase) -> str:
-    return gettext(
-        "The competition is in the phase “{phase}”: registering new people is closed.",
-        phase=phase_label(phase.value),
+def _closed_reason(mine: dict[str, Any]) -> str | None:
+    """Why this delegation may not enter new people now (phase or deadline), or None."""
+    reason = registration_refusal(
+        mine["competition.phase"],
+        mine["competition.registration_closes_on"],
+        Role.delegation_admin,
     )
+    return render(reason) if reason is not None else None
 
 
 def _kept(photo: ProcessedPhoto | None, identity: Identity) -> kept_photos.KeptPhoto | None:
@@ -400,9 +404,9 @@ class DelegationEntriesController(Controller):
             errors=errors or {},
             reason=reason,
             selected=selected or [],
-            can_register=phase in REGISTRATION_PHASES,
+            can_register=_closed_reason(mine) is None,
             can_review=phase in review.REVIEW_PHASES,
-            closed_reason=_closed_reason(phase),
+            closed_reason=_closed_reason(mine),
             waiting_claims=len(await claims.pending_claims(acting=acting_for(mine))),
             done_notice=done_notice,
         )
@@ -566,8 +570,8 @@ class DelegationEntriesController(Controller):
             error=translate_error(exc) if exc else None,
             owns_person=owns,
             kept_photo=kept,
-            can_register=Phase(mine["competition.phase"]) in REGISTRATION_PHASES,
-            closed_reason=_closed_reason(Phase(mine["competition.phase"])),
+            can_register=_closed_reason(mine) is None,
+            closed_reason=_closed_reason(mine),
             **await form_choices(mine["competition"]),
         )
 

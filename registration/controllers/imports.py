@@ -22,7 +22,6 @@ from competition import services
 from competition.accounts import Identity
 from competition.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from competition.i18n import N_, render, translate_error
-from competition.phases import Phase
 from competition.spreadsheets import XLSX_MEDIA_TYPE
 from competition.tables import Delegation, Role
 from competition.web.access import require_competition, roles
@@ -31,7 +30,7 @@ from competition.web.forms import form_fields, parse_int
 from competition.web.templating import page
 from registration import imports
 from registration.access import delegation_ids
-from registration.entries import REGISTRATION_PHASES
+from registration.entries import registration_refusal
 
 # Delegation × trade lines of candidates and places on the dry-run page.
 SHOWN_QUOTA_LINES = 200
@@ -63,8 +62,18 @@ class Scope:
         return self.delegation["id"] if self.delegation else None
 
     @property
+    def closed_reason(self) -> str | None:
+        """Why this importer may not enter new people now (phase or deadline), or None."""
+        reason = registration_refusal(
+            self.competition["phase"],
+            self.competition["registration_closes_on"],
+            Role.organizer if self.organizer else Role.delegation_admin,
+        )
+        return render(reason) if reason is not None else None
+
+    @property
     def open(self) -> bool:
-        return Phase(self.competition["phase"]) in REGISTRATION_PHASES
+        return self.closed_reason is None
 
 
 def _xlsx(content: bytes, filename: str, ascii_name: str) -> Response:

@@ -10,8 +10,7 @@ import json
 from competition import spreadsheets as kit
 from competition.errors import PermissionDenied
 from competition.i18n import N_
-from competition.phases import require_phase
-from competition.tables import Delegation, Trade
+from competition.tables import Delegation, Role, Trade
 from registration import entries
 from registration.imports.plan import Context
 
@@ -38,10 +37,15 @@ async def load_context(
 ) -> Context:
     """The competition for an import of rows for `delegation_id` (None: the file says, row by
     row) by an organizer (the default when no delegation is given) or that delegation's
-    admin. Raises NotFound, PhaseError (registration is not open) or PermissionDenied."""
+    admin. Raises NotFound, PhaseError (registration is not open, or its deadline has passed for
+    a delegation) or PermissionDenied."""
     # The core's own lookup of the phase and the trades a person may enter.
-    phase, limit = await entries.competition_phase(competition_id)
-    require_phase(phase, entries.REGISTRATION_PHASES, N_("Importing registrations"))
+    organizer = delegation_id is None if organizer is None else organizer
+    window = await entries.competition_phase(competition_id)
+    window.require_open(
+        Role.organizer if organizer else Role.delegation_admin, N_("Importing registrations")
+    )
+    limit = window.trades_per_person
     rules = await entries.trade_rules(competition_id)
     names_en = {
         r["id"]: r["name_en"]
@@ -82,7 +86,7 @@ async def load_context(
         delegation_keys=delegation_keys,
         winners=winners,
         trade_names_en=names_en,
-        organizer=delegation_id is None if organizer is None else organizer,
+        organizer=organizer,
     )
     context.fingerprint = _fingerprint(context)
     return context

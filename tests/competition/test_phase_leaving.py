@@ -4,19 +4,22 @@ the draw starts — in the service, so the page and the API refuse alike."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 
 from competition import services
 from competition.audit import SYSTEM
+from competition.clock import local_today
 from competition.errors import PhaseError, ValidationFailed
+from competition.i18n import render
 from competition.phases import Phase
 from competition.services import Finding, Severity
 from competition.tables import AuditLog, Competition, Quota
 from registration import review
 from registration.tables import Entry
-from tests.page_text import element, en, text, zh
+from tests.page_text import element, en, in_chinese, text, zh
 from tests.registration.helpers import ids, register
 from tests.support import login, post_form, post_json
 
@@ -113,6 +116,24 @@ async def test_leaving_something_behind_needs_a_reason_kept_in_the_record(demo_m
     record = await _last_phase_record()
     assert record["reason"] == "场次稍后补排"
     assert record["new"] == {"phase": "draw", "left_behind": {"approved_without_session": 1}}
+
+
+async def test_closing_registration_before_its_announced_deadline_is_a_warning(demo_mutable):
+    cid = demo_mutable.competition_id
+    deadline = local_today() + dt.timedelta(days=2)
+    await Competition.update({Competition.registration_closes_on: deadline}).where(
+        Competition.id == cid
+    )
+    preview = await services.preview_phase(cid, "review")
+    assert [(f.code, f.severity, f.count) for f in preview.findings] == [
+        ("before_registration_deadline", Severity.warning, 3)
+    ]
+    assert preview.needs_reason and not preview.blocking
+    assert deadline.isoformat() in in_chinese(render, preview.findings[0].message)
+    await Competition.update(
+        {Competition.registration_closes_on: local_today() - dt.timedelta(days=1)}
+    ).where(Competition.id == cid)
+    assert (await services.preview_phase(cid, "review")).findings == []
 
 
 async def test_the_overview_shows_each_move_and_what_it_leaves_behind(client, demo_full):

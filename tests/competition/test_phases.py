@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from competition import services
 from competition.audit import SYSTEM
 from competition.errors import PhaseError
 from competition.i18n import current_locale, translate_error
-from competition.phases import Phase, allowed_targets, check_transition
+from competition.phases import Phase, allowed_targets, check_transition, registration_refusal
 from competition.tables import AuditLog, Competition
 from tests.support import login, post_form
 
@@ -44,6 +46,22 @@ def test_illegal_transitions_are_refused_with_the_allowed_steps(current, target)
     finally:
         current_locale.reset(token)
     assert "Cannot move" in message or "last phase" in message
+
+
+def test_the_registration_deadline_day_is_the_last_day_and_binds_all_but_late_entries():
+    closes = dt.date(2027, 3, 31)
+    assert registration_refusal("registration", closes, closes, late_allowed=False) is None
+    after = registration_refusal("registration", closes, dt.date(2027, 4, 1), late_allowed=False)
+    assert after is not None and after.params == {"date": "2027-03-31"}
+    late = registration_refusal("registration", closes, dt.date(2027, 4, 1), late_allowed=True)
+    assert late is None
+    assert (
+        registration_refusal("registration", None, dt.date(2099, 1, 1), late_allowed=False) is None
+    )
+    # The phase binds everyone, the organizer's late entries too.
+    for phase in ("setup", "review", "draw"):
+        refusal = registration_refusal(phase, None, closes, late_allowed=True)
+        assert refusal is not None and "phase" in refusal.params
 
 
 def test_unknown_and_same_phase():

@@ -3,12 +3,15 @@ page show, in Chinese and in English."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from competition import services
 from competition.audit import SYSTEM
+from competition.clock import local_today
+from competition.controllers.organizer import COMPETITION_FIELDS
 from competition.phases import Phase
-from competition.tables import Industry, Quota, Trade
+from competition.tables import Competition, Industry, Quota, Trade
 from tests.page_text import en, main, text, zh, zh_plural
 from tests.registration.helpers import ids
 from tests.support import login, post_form
@@ -92,6 +95,56 @@ async def test_the_call_to_register_follows_the_phase_and_the_visitor(client, de
     await services.advance_phase(cid, Phase.review, SYSTEM)
     closed = (await client.get(f"/competitions/{cid}")).text
     assert zh("Registration is closed") in closed and zh("Register now") not in closed
+
+
+async def test_the_public_page_gives_the_deadline_and_closes_after_it(client, demo_mutable):
+    cid = demo_mutable.competition_id
+    today = local_today()
+    await Competition.update({Competition.registration_closes_on: today}).where(
+        Competition.id == cid
+    )
+    page = await client.get(f"/competitions/{cid}")
+    assert zh("Registration closes on {date} (end of day).", date=today.isoformat()) in text(
+        page.text
+    )
+    assert zh("Register now") in page.text
+    yesterday = today - dt.timedelta(days=1)
+    await Competition.update({Competition.registration_closes_on: yesterday}).where(
+        Competition.id == cid
+    )
+    closed = await client.get(f"/competitions/{cid}")
+    assert zh("Registration is closed") in closed.text and zh("Register now") not in closed.text
+    assert zh(
+        "Registration closed on {date}: new entries are no longer accepted.",
+        date=yesterday.isoformat(),
+    ) in text(closed.text)
+
+
+async def test_the_competition_form_keeps_the_deadline_before_the_first_day(client, demo):
+    cid = demo.competition_id
+    await login(client, "organizer")
+    competition = await Competition.select().where(Competition.id == cid).first()
+    values = {k: "" if competition[k] is None else str(competition[k]) for k in COMPETITION_FIELDS}
+    late = await post_form(
+        client,
+        f"/org/competitions/{cid}/edit",
+        {**values, "registration_closes_on": str(competition["starts_on"])},
+    )
+    assert late.status_code == 422
+    assert zh("Registration must close before the first day of the competition.") in text(late.text)
+    deadline = competition["starts_on"] - dt.timedelta(days=20)
+    saved = await post_form(
+        client,
+        f"/org/competitions/{cid}/edit",
+        {**values, "registration_closes_on": deadline.isoformat()},
+    )
+    assert saved.status_code == 303
+    stored = await Competition.select(Competition.registration_closes_on).where(
+        Competition.id == cid
+    )
+    assert stored[0]["registration_closes_on"] == deadline
+    form = (await client.get(f"/org/competitions/{cid}/edit")).text
+    assert f'value="{deadline.isoformat()}"' in form
 
 
 # ---------------------------------------------------------------------------- organizer

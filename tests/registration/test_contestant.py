@@ -13,10 +13,12 @@ import pytest
 
 from competition import services
 from competition.audit import SYSTEM
+from competition.clock import local_today
 from competition.tables import AuditLog, Competition, CompetitionSession, Role, RoleGrant, User
 from registration import idcard, review
 from registration.photos import MAX_UPLOAD_BYTES
 from registration.tables import Entry, Person, Photo
+from tests.page_text import text
 from tests.registration.helpers import ids, jpeg, new_id
 from tests.support import PASSWORD, login, post_form
 
@@ -432,6 +434,30 @@ async def test_registration_closed_is_explained(demo_mutable, client):
     # With no competition open the status page offers none.
     status = await client.get("/me/entries")
     assert "目前没有开放报名的赛事" in status.text
+
+
+async def test_the_deadline_is_shown_and_after_it_no_registration_is_offered(demo_mutable, client):
+    cid = demo_mutable.competition_id
+    _mobile, user_id = await sign_up(client)
+    today = local_today()
+    await Competition.update({Competition.registration_closes_on: today}).where(
+        Competition.id == cid
+    )
+    status = await client.get("/me/entries")
+    assert "报名截止日期：" + today.isoformat() in text(status.text)
+    assert 'href="/me/entries/new"' in status.text
+    yesterday = today - dt.timedelta(days=1)
+    await Competition.update({Competition.registration_closes_on: yesterday}).where(
+        Competition.id == cid
+    )
+    status = await client.get("/me/entries")
+    assert 'href="/me/entries/new"' not in status.text and "目前没有开放报名的赛事" in status.text
+    page = await client.get(f"/me/entries/new?competition={cid}")
+    assert page.status_code == 409
+    assert f"报名已于 {yesterday.isoformat()} 截止" in text(page.text)
+    refused = await submit(client, cid, await form(cid))
+    assert refused.status_code == 409
+    assert not await Entry.exists().where(Entry.person.user == user_id)
 
 
 async def test_an_empty_list_offers_the_big_register_button(demo_mutable, client):

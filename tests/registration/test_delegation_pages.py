@@ -9,9 +9,11 @@ import re
 
 from competition import services
 from competition.audit import SYSTEM
-from competition.tables import AuditLog
+from competition.clock import local_today
+from competition.tables import AuditLog, Competition
 from registration import idcard, review
 from registration.tables import Entry, EntrySource, EntryStatus, Person, Photo
+from tests.page_text import text, zh
 from tests.registration.helpers import ids, jpeg, new_id, register
 from tests.support import login, post_form
 
@@ -371,6 +373,39 @@ async def test_what_the_phase_or_the_quota_refuses_is_not_offered(client, demo_m
     assert f'action="{LIST}/{waiting}/withdraw"' in page.text
     form = await client.get(f"{LIST}/new")
     assert 'type="submit">登记<' not in form.text and "已停止新增报名" in form.text
+
+
+async def test_after_the_deadline_a_delegation_is_told_and_offered_no_new_entries(
+    client, demo_mutable
+):
+    cid = demo_mutable.competition_id
+    yesterday = local_today() - dt.timedelta(days=1)
+    await Competition.update({Competition.registration_closes_on: yesterday}).where(
+        Competition.id == cid
+    )
+    await login(client, "xining")
+    reason = zh(
+        "Registration closed on {date}: new entries are no longer accepted.",
+        date=yesterday.isoformat(),
+    )
+    listing = await client.get(LIST)
+    assert 'id="register-link"' not in listing.text and "/delegation/import" not in listing.text
+    assert reason in text(listing.text)
+    form = await client.get(f"{LIST}/new")
+    assert 'type="submit">登记<' not in form.text and reason in text(form.text)
+    imports_page = await client.get("/delegation/import")
+    assert 'enctype="multipart/form-data"' not in imports_page.text
+    assert reason in text(imports_page.text)
+    trade, _xn = await ids(cid, "T001", "XN")
+    before = await Entry.count()
+    refused = await post_form(
+        client,
+        f"{LIST}/new",
+        _entry_form(trade),
+        files={"photo": ("me.jpg", jpeg(), "image/jpeg")},
+    )
+    assert refused.status_code == 409 and reason in text(refused.text)
+    assert await Entry.count() == before
 
 
 async def test_english_pages_name_trades_in_english(client, demo_mutable):

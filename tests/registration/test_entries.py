@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from competition import services
+from competition import clock, services
 from competition.audit import SYSTEM
 from competition.errors import Conflict, PhaseError, ValidationFailed
 from competition.i18n import translate_error
@@ -14,7 +14,9 @@ from competition.tables import AuditLog, Competition, Role
 from registration import claims, entries, review
 from registration.people import Acting
 from registration.tables import AwardHistory, Entry, Person, PersonClaim
+from tests.page_text import in_chinese, zh
 from tests.registration.helpers import entry_in, ids, new_id, register
+from tests.support import make_user
 
 # The demo's 西宁 delegation, known by its code (the same code is the same owner, people.py).
 XN_ACTS = Acting(role=Role.delegation_admin, delegation_code="XN")
@@ -140,11 +142,38 @@ async def test_registration_only_while_open(demo_mutable):
         await register(cid)
 
 
+async def test_the_deadline_closes_registration_for_contestants_and_delegations_only(
+    demo_mutable,
+):
+    cid = demo_mutable.competition_id
+    today = clock.local_today()
+    await Competition.update({Competition.registration_closes_on: today}).where(
+        Competition.id == cid
+    )
+    await register(cid)  # the deadline day itself is still open
+    await Competition.update(
+        {Competition.registration_closes_on: today - dt.timedelta(days=1)}
+    ).where(Competition.id == cid)
+    before = await Entry.count()
+    with pytest.raises(PhaseError) as caught:
+        await register(cid)
+    assert caught.value.code == "registration_closed"
+    closed_on = (today - dt.timedelta(days=1)).isoformat()
+    assert zh(
+        "Registration closed on {date}: new entries are no longer accepted.", date=closed_on
+    ) == in_chinese(translate_error, caught.value)
+    user = await make_user("late-contestant", Role.contestant)
+    with pytest.raises(PhaseError):
+        await register(cid, account_user_id=user)
+    assert await Entry.count() == before
+    # A late registration entered by the organizer is still taken.
+    await register(cid, acting=Acting(role=Role.organizer))
+    assert await Entry.count() == before + 1
+
+
 async def test_account_meeting_a_delegations_record_claims_it_and_nobody_else_can(
     demo_mutable,
 ):
-    from tests.support import make_user
-
     cid = demo_mutable.competition_id
     number = new_id()
     await register(cid, id_number=number, photo=False)  # entered by 西宁 (XN)
