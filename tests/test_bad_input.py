@@ -523,6 +523,27 @@ async def test_a_route_added_later_is_checked_by_its_signature_alone():
         assert surrogate.status_code == 400
 
 
+async def test_each_route_plans_its_checks_once_not_per_request(monkeypatch):
+    """Litestar gives every guard a fresh copy of the handler; the plan is still made once."""
+    from competition.web import params
+
+    built = []
+    original = params.build_plan
+    monkeypatch.setattr(
+        params, "build_plan", lambda *a: built.append(a[0]) or original(*a), raising=True
+    )
+    shop = Litestar(route_handlers=[item], guards=[params.input_guard])
+    transport = httpx.ASGITransport(app=shop)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        for _ in range(5):
+            assert (await client.get("/shop/7?page=2")).status_code == 200
+    assert len(built) == 1
+    planned = len(params._plans)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        assert (await client.get("/shop/8")).status_code == 200
+    assert len(params._plans) == planned
+
+
 async def test_an_edge_refusal_speaks_the_users_language(demo, client):
     chinese = await client.get(f"/api/competitions/{demo.competition_id}?q=%00")
     assert chinese.status_code == 400

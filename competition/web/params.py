@@ -197,15 +197,19 @@ def build_plan(handler: BaseRouteHandler, path_names: frozenset[str]) -> Plan:
     return Plan(tuple(numbers), body, tuple(file_paths))
 
 
-_plans: dict[tuple[int, frozenset[str]], tuple[BaseRouteHandler, Plan]] = {}
+# Litestar hands every guard a fresh shallow copy of the handler (`copy(self)` in
+# BaseRouteHandler.authorize_connection), so the plan is kept by what the copies share: the
+# handler function and its paths. Keyed by the copy's id it was rebuilt on every request
+# (~7 % of a check-in worker's CPU) and the dict grew by one copy a request.
+_plans: dict[tuple[Any, frozenset[str], frozenset[str]], Plan] = {}
 
 
 def plan_for(handler: BaseRouteHandler, path_names: frozenset[str]) -> Plan:
-    key = (id(handler), path_names)
+    key = (handler.fn, frozenset(handler.paths), path_names)
     found = _plans.get(key)
-    if found is None or found[0] is not handler:
-        found = _plans[key] = (handler, build_plan(handler, path_names))
-    return found[1]
+    if found is None:
+        found = _plans[key] = build_plan(handler, path_names)
+    return found
 
 
 # ---------------------------------------------------------------------------- checks
