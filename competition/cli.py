@@ -127,7 +127,15 @@ def demo(host: str | None, port: int | None, no_serve: bool) -> None:
     "--role",
     required=True,
     type=click.Choice(
-        ["organizer", "delegation_admin", "judge", "chief_judge", "supervisor", "contestant"]
+        [
+            "organizer",
+            "delegation_admin",
+            "checkin_clerk",
+            "judge",
+            "chief_judge",
+            "supervisor",
+            "contestant",
+        ]
     ),
 )
 @click.option("--display-name", default="", help="Name shown in the app (default: username).")
@@ -143,7 +151,15 @@ def demo(host: str | None, port: int | None, no_serve: bool) -> None:
 @click.option(
     "--delegation", "delegation_code", default=None, help="Delegation code (delegation_admin)."
 )
-@click.option("--trade", "trade_code", default=None, help="Trade code (judge, chief_judge).")
+@click.option(
+    "--trade", "trade_code", default=None, help="Trade code (judge, chief_judge, checkin_clerk)."
+)
+@click.option(
+    "--venue",
+    "venue_code",
+    default=None,
+    help="Venue code (checkin_clerk, with --competition): the desks of that venue.",
+)
 def createuser(
     username: str,
     role: str,
@@ -152,6 +168,7 @@ def createuser(
     competition_code: str | None,
     delegation_code: str | None,
     trade_code: str | None,
+    venue_code: str | None,
 ) -> None:
     _settings()
     from competition import accounts
@@ -169,6 +186,7 @@ def createuser(
             competition_code=competition_code,
             delegation_code=delegation_code,
             trade_code=trade_code,
+            venue_code=venue_code,
         )
         return await accounts.create_user(
             username,

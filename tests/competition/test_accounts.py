@@ -174,6 +174,47 @@ async def test_createuser_refuses_a_delegation_admin_without_a_delegation(empty_
     assert await User.count() == 0
 
 
+async def test_createuser_makes_a_check_in_clerk_for_one_venue(demo_mutable):
+    result = _cli(
+        "createuser",
+        "--username",
+        "desk.clerk",
+        "--role",
+        "checkin_clerk",
+        "--competition",
+        "QH16",
+        "--venue",
+        "QHGZ",
+        "--password",
+        "a-long-password-1",
+    )
+    assert result.returncode == 0, result.stderr
+    grant = (
+        await RoleGrant.select(RoleGrant.role, RoleGrant.competition, RoleGrant.venue.code)
+        .where(RoleGrant.user.username == "desk.clerk")
+        .first()
+    )
+    assert grant == {
+        "role": "checkin_clerk",
+        "competition": demo_mutable.competition_id,
+        "venue.code": "QHGZ",
+    }
+    unscoped = _cli(
+        "createuser",
+        "--username",
+        "desk.clerk2",
+        "--role",
+        "checkin_clerk",
+        "--competition",
+        "QH16",
+        "--password",
+        "a-long-password-1",
+    )
+    assert unscoped.returncode == 1
+    assert zh("A check-in clerk needs a competition and a venue or a trade.") in unscoped.stderr
+    assert not await User.exists().where(User.username == "desk.clerk2")
+
+
 async def _three_grants(cid: int) -> tuple[int, dict, dict, dict]:
     """An account holding an unscoped organizer grant, a delegation admin grant and a judge
     grant that also names a venue; returns (user id, delegation, trade, venue)."""
