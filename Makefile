@@ -24,7 +24,7 @@ ARGS ?=
 help:
 	@echo "make demo      install, load the demo competition and serve it (PORT=…, HOST=…)"
 	@echo "make test      install, make sure Chromium is present, run the test suite (ARGS=…)"
-	@echo "make lint      ruff check and ruff format --check"
+	@echo "make lint      ruff check, ruff format --check and the import contracts (lint-imports)"
 	@echo "make messages  add new msgids to the zh_CN catalogs (locale/zh_CN/LC_MESSAGES)"
 	@echo "make install   create $(VENV) and install Jiangxin (what the demo needs)"
 	@echo "make install-dev  install also the test and lint tools (make test does this)"
