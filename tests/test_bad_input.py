@@ -529,6 +529,7 @@ async def test_each_route_plans_its_checks_once_not_per_request(monkeypatch):
 
     built = []
     original = params.build_plan
+    monkeypatch.setattr(params, "_plans", {})  # other tests' apps planned these routes already
     monkeypatch.setattr(
         params, "build_plan", lambda *a: built.append(a[0]) or original(*a), raising=True
     )
