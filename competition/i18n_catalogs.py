@@ -1,6 +1,7 @@
 """Keep the translation catalogs in step with the code: `make messages` (or
 `python -m competition.i18n_catalogs`) extracts every msgid of each package and adds the new ones
-to `locale/zh_CN/LC_MESSAGES/<package>.po` with an empty translation, for a translator to fill.
+to `locale/zh_CN/LC_MESSAGES/<package>.po` with an empty translation, for a translator to fill
+(or with the translation it had in another catalog, when a message moved between packages).
 An area of a package may keep its own catalog (`<package>-<area>.po`); a msgid translated there
 is not repeated in the package's catalog. All catalogs of a locale are merged at start-up.
 """
@@ -71,8 +72,11 @@ def catalog_path(locale: str, package: str) -> Path:
     return LOCALE_DIR / locale / "LC_MESSAGES" / f"{package}.po"
 
 
-def update_catalog(locale: str, package: str) -> tuple[int, int]:
-    """Add new msgids, drop vanished ones; returns (added, removed)."""
+def update_catalog(locale: str, package: str, known: dict | None = None) -> tuple[int, int]:
+    """Add new msgids, drop vanished ones; returns (added, removed). A msgid new to this
+    catalog takes its translation from `known` (every catalog's, read before any was changed),
+    so a message that moved from one package to another keeps its translation."""
+    known = known if known is not None else translations(locale)
     path = catalog_path(locale, package)
     if path.exists():
         with path.open("rb") as f:
@@ -87,7 +91,7 @@ def update_catalog(locale: str, package: str) -> tuple[int, int]:
     added = 0
     for msgid in sorted(found):
         if msgid not in catalog:
-            catalog.add(msgid, "")
+            catalog.add(msgid, known.get(msgid, ""))
             added += 1
     removed = [m.id for m in catalog if m.id and m.id not in found]
     for msgid in removed:
@@ -97,6 +101,17 @@ def update_catalog(locale: str, package: str) -> tuple[int, int]:
         # No source locations: line numbers would churn the file on every unrelated edit.
         write_po(f, catalog, width=0, sort_output=True, include_previous=False, no_location=True)
     return added, len(removed)
+
+
+def translations(locale: str) -> dict:
+    """Every translated msgid of the locale's catalogs, with its translation."""
+    found: dict = {}
+    for path in sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as f:
+            for m in read_po(f, locale=locale):
+                if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string):
+                    found.setdefault(m.id, m.string)
+    return found
 
 
 def _translated_elsewhere(locale: str, own: Path) -> set:
@@ -115,8 +130,9 @@ def _translated_elsewhere(locale: str, own: Path) -> set:
 
 def main() -> int:
     for locale in TRANSLATED_LOCALES:
+        known = translations(locale)
         for package in PACKAGES:
-            added, removed = update_catalog(locale, package)
+            added, removed = update_catalog(locale, package, known)
             print(f"{locale}/{package}.po: {added} new, {removed} removed")
     return 0
 

@@ -67,3 +67,30 @@ def test_translations_use_only_known_placeholders():
             if set(PLACEHOLDER.findall(string)) - expected:
                 wrong.append(f"{msgid!r} → {string!r}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_message_moving_to_another_package_keeps_its_translation(tmp_path, monkeypatch):
+    """`make messages` drops a msgid from the catalog of the package that no longer uses it
+    and adds it to the one that now does, with the translation it had."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    from competition import i18n_catalogs
+
+    folder = tmp_path / "zh_CN" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    old = Catalog(locale="zh_CN")
+    old.add("Moved here", "搬过来了")
+    with (folder / "competition.po").open("wb") as f:
+        write_po(f, old)
+    monkeypatch.setattr(i18n_catalogs, "LOCALE_DIR", tmp_path)
+    monkeypatch.setattr(i18n_catalogs, "PACKAGES", {"competition": [], "registration": []})
+    uses = {"competition": [], "registration": [("Moved here", "registration/x.py:1")]}
+    monkeypatch.setattr(i18n_catalogs, "extract", lambda package: iter(uses[package]))
+    i18n_catalogs.main()
+    with (folder / "registration.po").open("rb") as f:
+        moved = read_po(f, locale="zh_CN")
+    with (folder / "competition.po").open("rb") as f:
+        left = read_po(f, locale="zh_CN")
+    assert moved["Moved here"].string == "搬过来了"
+    assert "Moved here" not in left
