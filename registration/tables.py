@@ -60,10 +60,10 @@ class Person(Table):  # 参赛人员: one human, across competitions, keyed by t
     # The account of a person who registered (or claimed the record) online.
     user = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None, unique=True)
     # The delegation that first entered the person (by import or form); the same delegation
-    # code in a later competition counts as the same owner.
-    owner_delegation = ForeignKey(
-        Delegation, on_delete=OnDelete.set_null, null=True, default=None, index=True
-    )
+    # code in a later competition counts as the same owner. Not indexed: nothing looks persons
+    # up by it (claims reach the person by its key), and a 200,000-row import pays for every
+    # index it writes.
+    owner_delegation = ForeignKey(Delegation, on_delete=OnDelete.set_null, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
