@@ -1,11 +1,16 @@
 """The organizer's pages in real headless Chromium: the dashboard's charts are drawn and their
-tables open, and the grouped menu works on a phone-sized screen."""
+tables open, the grouped menu works on a phone-sized screen, and the registration deadline set
+in the competition form is announced on the public page."""
 
 from __future__ import annotations
+
+import datetime as dt
+import re
 
 import pytest
 from playwright.async_api import Page, expect
 
+from competition.clock import local_today
 from competition.demo.loader import DEMO_PASSWORD
 from tests.page_text import zh
 
@@ -92,3 +97,25 @@ async def test_on_a_wide_screen_every_stage_shows_with_its_label(demo, live_serv
         "aria-current", "page"
     )
     await page.context.close()
+
+
+async def test_the_deadline_set_in_the_form_is_announced_on_the_public_page(
+    demo_mutable, live_server, browser
+):
+    cid = demo_mutable.competition_id
+    page = await _signed_in(browser, live_server, viewport={"width": 1280, "height": 900})
+    await page.goto(f"{live_server}/org/competitions/{cid}/edit")
+    deadline = local_today() + dt.timedelta(days=10)
+    await page.fill("#f-registration_closes_on", deadline.isoformat())
+    await page.click("form.stacked button[type=submit]")
+    await expect(page).to_have_url(re.compile(rf"/org/competitions/{cid}\?done="))
+
+    visitor = await (await browser.new_context(**PHONE)).new_page()
+    visitor.set_default_timeout(TIMEOUT_MS)
+    await visitor.goto(f"{live_server}/competitions/{cid}")
+    announced = visitor.locator("#registration-deadline")
+    await expect(announced).to_have_text(
+        zh("Registration closes on {date} (end of day).", date=deadline.isoformat())
+    )
+    await expect(visitor.get_by_role("link", name=zh("Register now"))).to_be_visible()
+    await _no_sideways_scroll(visitor)
