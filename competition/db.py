@@ -15,6 +15,7 @@ from typing import Any
 import aiosqlite
 import asyncpg
 from piccolo.engine.base import Engine
+from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
@@ -33,10 +34,19 @@ def build_engine() -> Engine:
     return SQLiteEngine(path=target.sqlite_path, timeout=30)
 
 
-def engine() -> Engine:
-    from piccolo_conf import DB
+_engine: Engine | None = None
 
-    return DB
+
+def engine() -> Engine:
+    """The engine the tables are bound to: `piccolo_conf.DB`, found the way Piccolo finds it
+    (`engine_finder`, so this module does not import the conf file that imports it)."""
+    global _engine
+    if _engine is None:
+        found = engine_finder()
+        if found is None:
+            raise RuntimeError("piccolo_conf.py defines no DB")
+        _engine = found
+    return _engine
 
 
 def is_postgres() -> bool:
