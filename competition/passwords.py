@@ -24,7 +24,7 @@ COMMON_PASSWORDS_FILE = Path(__file__).with_name("data") / "common_passwords.txt
 # character repeated.
 REPEATED_CHUNK_MAX = 4
 
-TOO_SHORT = "The password must have at least {n} characters."
+TOO_SHORT = N_("The password must have at least {n} characters.")
 TOO_COMMON = N_("This password is one of the most common ones and easy to guess. Choose another.")
 HAS_USERNAME = N_("The password must not contain the username or be part of it.")
 TOO_SIMPLE = N_(
