@@ -186,7 +186,7 @@ class RegistrationWindow:
         require_registration_open(self.phase, self.closes_on, role, action)
 
 
-async def competition_phase(competition_id: int) -> RegistrationWindow:
+async def registration_window(competition_id: int) -> RegistrationWindow:
     """The competition's phase, its limit of trades a person and its registration deadline,
     read for an action that depends on them (`services.competition_for_action`: a phase
     change waits for it)."""
@@ -480,7 +480,7 @@ async def _free_slot(
 async def trades_left(competition_id: int, person_id: int | None) -> tuple[int, int]:
     """(trades this person entered in the competition, the competition's limit): a page offers
     another registration only while the first is below the second."""
-    limit = (await competition_phase(competition_id)).trades_per_person
+    limit = (await registration_window(competition_id)).trades_per_person
     if person_id is None:
         return 0, limit
     used = await Entry.count().where(
@@ -550,7 +550,7 @@ async def _register(
     source: EntrySource,
 ) -> int:
     async with transaction():
-        window = await competition_phase(competition_id)
+        window = await registration_window(competition_id)
         window.require_open(acting.role, N_("Registering"))
         limit = window.trades_per_person
         rules = (await trade_rules(competition_id)).get(data.trade_id)
@@ -642,7 +642,7 @@ async def update_entry(
     async with transaction():
         entry = await get_entry(entry_id, lock=True)
         competition_id = entry["competition"]
-        phase = (await competition_phase(competition_id)).phase
+        phase = (await registration_window(competition_id)).phase
         status = EntryStatus(entry["status"])
         if status == EntryStatus.revoked:
             raise Conflict("This entry was revoked and cannot be changed.", code="entry_revoked")
@@ -751,7 +751,7 @@ async def withdraw_entry(entry_id: int, *, actor: Actor) -> None:
     """The contestant (or delegation) takes back an entry that is not yet admitted."""
     async with transaction():
         entry = await get_entry(entry_id, lock=True)
-        phase = (await competition_phase(entry["competition"])).phase
+        phase = (await registration_window(entry["competition"])).phase
         require_phase(phase, CORRECTION_PHASES, N_("Withdrawing an entry"))
         if entry["status"] not in WITHDRAWABLE_STATUSES:
             raise Conflict(

@@ -386,6 +386,7 @@ class DelegationEntriesController(Controller):
         result = await queries.list_entries(entry_filter, page_number(page_number_text))
         usage = (await queries.quota_overview(mine["competition"], delegation_id=mine["id"])).rows
         phase = Phase(mine["competition.phase"])
+        closed_reason = _closed_reason(mine)
         return page(
             "registration/delegation/entries.html",
             status_code=status_code,
@@ -404,9 +405,9 @@ class DelegationEntriesController(Controller):
             errors=errors or {},
             reason=reason,
             selected=selected or [],
-            can_register=_closed_reason(mine) is None,
+            can_register=closed_reason is None,
             can_review=phase in review.REVIEW_PHASES,
-            closed_reason=_closed_reason(mine),
+            closed_reason=closed_reason,
             waiting_claims=len(await claims.pending_claims(acting=acting_for(mine))),
             done_notice=done_notice,
         )
@@ -557,6 +558,7 @@ class DelegationEntriesController(Controller):
         *,
         kept: kept_photos.KeptPhoto | None = None,
     ) -> Template:
+        closed_reason = _closed_reason(mine)
         owns = entry is None or people.may_change(
             await people.owner_of(entry["person"]), acting_for(mine)
         )
@@ -570,8 +572,8 @@ class DelegationEntriesController(Controller):
             error=translate_error(exc) if exc else None,
             owns_person=owns,
             kept_photo=kept,
-            can_register=_closed_reason(mine) is None,
-            closed_reason=_closed_reason(mine),
+            can_register=closed_reason is None,
+            closed_reason=closed_reason,
             **await form_choices(mine["competition"]),
         )
 

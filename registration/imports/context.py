@@ -41,7 +41,7 @@ async def load_context(
     a delegation) or PermissionDenied."""
     # The core's own lookup of the phase and the trades a person may enter.
     organizer = delegation_id is None if organizer is None else organizer
-    window = await entries.competition_phase(competition_id)
+    window = await entries.registration_window(competition_id)
     window.require_open(
         Role.organizer if organizer else Role.delegation_admin, N_("Importing registrations")
     )
