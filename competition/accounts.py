@@ -49,6 +49,7 @@ ROLE_LABELS = {
     Role.supervisor: N_("Supervisor"),
     Role.contestant: N_("Contestant"),
     Role.checkin_clerk: N_("Check-in clerk"),
+    Role.encryption: N_("Encryption officer"),
 }
 
 

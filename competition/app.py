@@ -32,6 +32,7 @@ from competition.web.params import CheckedRequest, input_guard
 from competition.web.security import edge_middleware, headers_hook
 from competition.web.templating import build_template_config
 from registration import controllers as registration_controllers
+from scoring import controllers as scoring_controllers
 
 STATIC_DIR = REPO_ROOT / "static"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -57,6 +58,7 @@ def route_handlers() -> list:
         *api.ROUTES,
         *users.ROUTES,
         *registration_controllers.ROUTES,
+        *scoring_controllers.ROUTES,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], opt=PUBLIC, name="static"
         ),

@@ -131,6 +131,7 @@ def demo(host: str | None, port: int | None, no_serve: bool) -> None:
             "organizer",
             "delegation_admin",
             "checkin_clerk",
+            "encryption",
             "judge",
             "chief_judge",
             "supervisor",
@@ -360,6 +361,22 @@ async def _import_registrations(
         return plan, content
     finally:
         await db.close_pool()
+
+
+def _scoring_commands() -> None:
+    """The scoring package's imports (schemes, judges, sign-in sheets) and the draw."""
+    from scoring.draw.commands import COMMANDS as draw_commands
+    from scoring.panels.commands import COMMANDS as panel_commands
+    from scoring.schemes.commands import COMMANDS as scheme_commands
+
+    for commands in (scheme_commands, panel_commands, draw_commands):
+        for command in commands["import"]:
+            import_group.add_command(command)
+        for command in commands["main"]:
+            main.add_command(command)
+
+
+_scoring_commands()
 
 
 if __name__ == "__main__":

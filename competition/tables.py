@@ -30,6 +30,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from competition.phases import Phase
+from competition.stages import Stage
 
 
 class Role(enum.StrEnum):
@@ -40,6 +41,9 @@ class Role(enum.StrEnum):
     supervisor = "supervisor"  # 监督仲裁
     contestant = "contestant"  # 参赛选手
     checkin_clerk = "checkin_clerk"  # 检录员: works the check-in desks of one venue or trade
+    # 加密组: the organizer's encryption role, who alone (with the supervisor) may read which
+    # anonymous code is which contestant, and decrypts a locked trade.
+    encryption = "encryption"
 
 
 class DelegationKind(enum.StrEnum):
@@ -102,6 +106,11 @@ class Trade(Table):  # 工种
     # Optional cap on approved entries for the whole trade, over all delegations.
     max_entries = Integer(null=True, default=None)
     sort_order = Integer(default=0)
+    # The trade's own stage inside the competition's phase (competition/stages.py).
+    stage = Varchar(length=20, choices=Stage, default=Stage.not_drawn.value)
+    # Set when the organizer closes check-in (检录) of the trade: who is present is then
+    # final, and the draw may run.
+    checkin_closed_at = Timestamptz(null=True, default=None)
 
 
 class Delegation(Table):  # 推荐单位 / 代表队

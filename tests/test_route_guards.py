@@ -50,6 +50,7 @@ DEMO_USERS = {
     Role.supervisor: "supervisor",
     Role.contestant: "contestant",
     Role.checkin_clerk: "clerk",  # the desks of venue QHGZ, where the demo's first session is
+    Role.encryption: "encryption",
 }
 
 PUBLIC = "public"
@@ -60,6 +61,7 @@ DELEGATION = frozenset({Role.delegation_admin})
 CONTESTANT = frozenset({Role.contestant})
 ENTRY_VIEWERS = frozenset({Role.contestant, Role.delegation_admin, Role.organizer})
 DESK = frozenset({Role.organizer, Role.checkin_clerk})
+JUDGES = frozenset({Role.judge, Role.chief_judge})
 
 # (method or "*", path, audience). Path parameters are written {name}; their names and types
 # do not matter for matching. A path ending in "*" covers every path that starts with it.
@@ -85,7 +87,14 @@ ROUTE_TABLE: list[tuple[str, str, str | frozenset[Role]]] = [
     ("GET", "/delegation", DELEGATION),
     ("*", "/delegation/*", DELEGATION),
     ("GET", "/judge", frozenset({Role.judge})),
+    ("*", "/judge/*", JUDGES),
     ("GET", "/chief", frozenset({Role.chief_judge})),
+    ("*", "/chief/*", frozenset({Role.chief_judge})),
+    # The encryption role (加密组) reads which code is whom, through one audited function.
+    ("GET", "/encryption", frozenset({Role.encryption})),
+    ("*", "/encryption/*", frozenset({Role.encryption})),
+    # A judge's QR badge signs its holder in with one tap: the badge is the credential.
+    ("*", "/badge/*", PUBLIC),
     ("GET", "/supervisor", frozenset({Role.supervisor})),
     ("GET", "/supervisor/audit", OVERSIGHT),
     # The supervisor's read-only views of one competition: pages only, never a form.

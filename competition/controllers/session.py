@@ -27,6 +27,7 @@ ROLE_HOMES: dict[Role, str] = {
     Role.judge: "/judge",
     Role.delegation_admin: "/delegation",
     Role.checkin_clerk: "/desk",
+    Role.encryption: "/encryption",
     Role.contestant: "/me",
 }
 

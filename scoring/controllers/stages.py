@@ -1,0 +1,5 @@
+"""Routes of this area."""
+
+from __future__ import annotations
+
+ROUTES: list = []

@@ -1,0 +1,247 @@
+"""Each trade's stage, read and moved: the services around the pure machine in
+`competition/stages.py`.
+
+Every scoring verb that depends on a trade's stage reads it with `trade_for_action` inside its
+own transaction (on PostgreSQL the trade row FOR SHARE, as `competition_for_action` does for the
+phase), so no draw, scheme change or panel change lands in a stage that has just ended. A move
+locks the row FOR UPDATE and leaves an audit record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from competition import audit
+from competition.audit import Actor
+from competition.db import in_transaction, is_postgres, transaction
+from competition.errors import NotFound, PhaseError
+from competition.i18n import Msg
+from competition.phases import Phase
+from competition.stages import (
+    Mover,
+    Stage,
+    TradeFacts,
+    check_move,
+    mover_of,
+    require_stage,
+)
+from competition.tables import Competition, Trade
+from scoring.tables import Aspect, Mark
+
+
+@dataclass(frozen=True)
+class TradeState:
+    trade_id: int
+    competition_id: int
+    code: str
+    name: str
+    stage: Stage
+    phase: Phase
+    checkin_closed_at: dt.datetime | None
+
+
+_COLUMNS = (
+    Trade.id,
+    Trade.competition,
+    Trade.code,
+    Trade.name,
+    Trade.stage,
+    Trade.checkin_closed_at,
+    Trade.competition.phase,
+)
+
+
+def _state(row: dict) -> TradeState:
+    return TradeState(
+        trade_id=row["id"],
+        competition_id=row["competition"],
+        code=row["code"],
+        name=row["name"],
+        stage=Stage(row["stage"]),
+        phase=Phase(row["competition.phase"]),
+        checkin_closed_at=row["checkin_closed_at"],
+    )
+
+
+async def trade_state(trade_id: int) -> TradeState:
+    row = await Trade.select(*_COLUMNS).where(Trade.id == trade_id).first()
+    if row is None:
+        raise NotFound("The trade was not found.", code="trade_not_found")
+    return _state(row)
+
+
+async def trade_for_action(trade_id: int, *, lock: str = "SHARE") -> TradeState:
+    """The trade's stage (and its competition's phase) for an action that depends on them,
+    read inside the action's transaction: FOR SHARE on PostgreSQL (FOR UPDATE for a move)."""
+    if is_postgres() and in_transaction():
+        # The competition row too: a phase change waits for the action, and the other way.
+        await (
+            Competition.select(Competition.id)
+            .where(Competition.id == Trade.select(Trade.competition).where(Trade.id == trade_id))
+            .lock_rows("SHARE")
+        )
+        row = (
+            await Trade.select(*_COLUMNS)
+            .where(Trade.id == trade_id)
+            .lock_rows(lock, of=(Trade,))
+            .first()
+        )
+    else:
+        row = await Trade.select(*_COLUMNS).where(Trade.id == trade_id).first()
+    if row is None:
+        raise NotFound("The trade was not found.", code="trade_not_found")
+    return _state(row)
+
+
+async def require_trade_stage(trade_id: int, allowed: frozenset[Stage], action: Msg) -> TradeState:
+    """Refuse `action` unless the trade is in one of the `allowed` stages; call it inside the
+    action's transaction."""
+    state = await trade_for_action(trade_id)
+    require_stage(state.stage, allowed, action)
+    return state
+
+
+async def trades_of(competition_id: int) -> list[TradeState]:
+    rows = (
+        await Trade.select(*_COLUMNS)
+        .where(Trade.competition == competition_id)
+        .order_by(Trade.sort_order)
+        .order_by(Trade.code)
+    )
+    return [_state(row) for row in rows]
+
+
+async def marks_exist(trade_id: int) -> bool:
+    return await Mark.exists().where(
+        Mark.aspect.is_in(Aspect.select(Aspect.id).where(Aspect.scheme.trade == trade_id))
+    )
+
+
+async def _facts(state: TradeState) -> TradeFacts:
+    return TradeFacts(
+        phase=state.phase,
+        marks_exist=await marks_exist(state.trade_id),
+        checkin_closed=state.checkin_closed_at is not None,
+    )
+
+
+async def move_in_transaction(
+    state: TradeState, target: Stage, *, actor: Actor, mover: Mover, reason: str = ""
+) -> TradeState:
+    """Move a trade already read with `trade_for_action(…, lock="UPDATE")` inside the caller's
+    transaction (the draw moves its trade to "drawn" with the draw itself)."""
+    target = check_move(state.stage, target, await _facts(state))
+    if mover_of(state.stage, target) != mover:
+        raise PhaseError("This move of the trade is not taken here.", code="stage_move_elsewhere")
+    await Trade.update({Trade.stage: target.value}).where(Trade.id == state.trade_id)
+    await audit.record(
+        "trade.stage",
+        actor=actor,
+        object_type="trade",
+        object_id=state.trade_id,
+        competition_id=state.competition_id,
+        old={"stage": state.stage.value},
+        new={"stage": target.value},
+        reason=reason,
+    )
+    return TradeState(**{**state.__dict__, "stage": target})
+
+
+async def move_trade(
+    trade_id: int, target: Stage | str, *, actor: Actor, mover: Mover, reason: str = ""
+) -> TradeState:
+    async with transaction():
+        state = await trade_for_action(trade_id, lock="UPDATE")
+        return await move_in_transaction(
+            state, Stage(target), actor=actor, mover=mover, reason=reason
+        )
+
+
+@dataclass(frozen=True)
+class MoveOutcome:
+    trade_id: int
+    code: str
+    name: str
+    moved: bool
+    reason: Msg | None = None  # why not, when not moved
+
+
+async def move_trades(
+    competition_id: int, trade_ids: Iterable[int], target: Stage | str, *, actor: Actor
+) -> list[MoveOutcome]:
+    """The organizer's move of several trades at once: each trade moves in its own transaction
+    or is refused with its reason; one refusal does not hold back the others."""
+    from competition.stages import move_refusal
+
+    target = Stage(target)
+    outcomes = []
+    for trade_id in dict.fromkeys(trade_ids):
+        async with transaction():
+            state = await trade_for_action(trade_id, lock="UPDATE")
+            if state.competition_id != competition_id:
+                raise NotFound("The trade was not found.", code="trade_not_found")
+            refusal = move_refusal(state.stage, target, await _facts(state))
+            if refusal is None and mover_of(state.stage, target) != Mover.organizer:
+                refusal = _taken_elsewhere(state.stage, target)
+            if refusal is None:
+                await move_in_transaction(state, target, actor=actor, mover=Mover.organizer)
+            outcomes.append(MoveOutcome(trade_id, state.code, state.name, refusal is None, refusal))
+    return outcomes
+
+
+def _taken_elsewhere(current: Stage, target: Stage) -> Msg:
+    from competition.i18n import N_
+    from competition.stages import MOVER_LABELS, STAGE_LABELS
+
+    mover = mover_of(current, target)
+    return N_(
+        "The move to “{target}” is taken by {mover}, not on this page.",
+        target=STAGE_LABELS[target],
+        mover=MOVER_LABELS[mover] if mover else "",
+    )
+
+
+async def set_checkin_closed(
+    competition_id: int, trade_ids: Iterable[int], closed: bool, *, actor: Actor
+) -> list[MoveOutcome]:
+    """Close (or reopen) check-in (检录) of trades that have not drawn: who is present is then
+    final and the draw may run."""
+    from competition.i18n import N_
+    from competition.stages import STAGE_LABELS
+
+    outcomes = []
+    now = dt.datetime.now(dt.UTC)
+    for trade_id in dict.fromkeys(trade_ids):
+        async with transaction():
+            state = await trade_for_action(trade_id, lock="UPDATE")
+            if state.competition_id != competition_id:
+                raise NotFound("The trade was not found.", code="trade_not_found")
+            refusal: Msg | None = None
+            if state.stage != Stage.not_drawn:
+                refusal = N_(
+                    "The trade is in the stage “{stage}”: its check-in can no longer change.",
+                    stage=STAGE_LABELS[state.stage],
+                )
+            elif (state.checkin_closed_at is not None) == closed:
+                refusal = (
+                    N_("Check-in of the trade is already closed.")
+                    if closed
+                    else N_("Check-in of the trade is already open.")
+                )
+            if refusal is None:
+                await Trade.update({Trade.checkin_closed_at: now if closed else None}).where(
+                    Trade.id == trade_id
+                )
+                await audit.record(
+                    "trade.checkin_closed" if closed else "trade.checkin_reopened",
+                    actor=actor,
+                    object_type="trade",
+                    object_id=trade_id,
+                    competition_id=competition_id,
+                    old={"checkin_closed_at": state.checkin_closed_at},
+                    new={"checkin_closed_at": now if closed else None},
+                )
+            outcomes.append(MoveOutcome(trade_id, state.code, state.name, refusal is None, refusal))
+    return outcomes
