@@ -5,28 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_M
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from competition.clock import format_datetime
-from competition.config import REPO_ROOT
 from competition.errors import NotFound, PermissionDenied
+from competition.pdfs import font as _font
+from competition.pdfs import qr_png
 from competition.tables import CompetitionSession, EventKind
 from registration import tokens
 from registration.idcard import mask
 from registration.tables import Entry, EntryStatus, Photo
 
-FONT_FILE = REPO_ROOT / "competition" / "fonts" / "wqy-microhei.ttc"
-FONT = "WenQuanYiMicroHei"
 EVENT_NAMES = {
     EventKind.theory: "理论知识",
     EventKind.practical: "操作技能",
@@ -164,21 +159,6 @@ async def load_ticket(entry_id: int) -> Ticket:
             )
         ),
     )
-
-
-@cache
-def _font() -> str:
-    pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE), subfontIndex=0))
-    return FONT
-
-
-def qr_png(data: str, box_size: int = 8) -> bytes:
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=box_size, border=4)
-    code.add_data(data)
-    code.make(fit=True)
-    buffer = io.BytesIO()
-    code.make_image().save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def render_ticket_pdf(ticket: Ticket) -> bytes:
