@@ -17,13 +17,16 @@ from competition import audit
 from competition.audit import Actor
 from competition.db import in_transaction, is_postgres, transaction
 from competition.errors import NotFound, PhaseError
-from competition.i18n import Msg
+from competition.i18n import N_, Msg
 from competition.phases import Phase
 from competition.stages import (
+    MOVER_LABELS,
+    STAGE_LABELS,
     Mover,
     Stage,
     TradeFacts,
     check_move,
+    move_refusal,
     mover_of,
     require_stage,
 )
@@ -79,7 +82,9 @@ async def trade_for_action(trade_id: int, *, lock: str = "SHARE") -> TradeState:
         # The competition row too: a phase change waits for the action, and the other way.
         await (
             Competition.select(Competition.id)
-            .where(Competition.id == Trade.select(Trade.competition).where(Trade.id == trade_id))
+            .where(
+                Competition.id.is_in(Trade.select(Trade.competition).where(Trade.id == trade_id))
+            )
             .lock_rows("SHARE")
         )
         row = (
@@ -159,6 +164,16 @@ async def move_trade(
         )
 
 
+async def _trade_of(competition_id: int, trade_id: int) -> TradeState | None:
+    """The trade locked for a move, or None when it is not one of this competition's (a stale
+    or forged tick: skipped, the others still move)."""
+    try:
+        state = await trade_for_action(trade_id, lock="UPDATE")
+    except NotFound:
+        return None
+    return state if state.competition_id == competition_id else None
+
+
 @dataclass(frozen=True)
 class MoveOutcome:
     trade_id: int
@@ -173,15 +188,13 @@ async def move_trades(
 ) -> list[MoveOutcome]:
     """The organizer's move of several trades at once: each trade moves in its own transaction
     or is refused with its reason; one refusal does not hold back the others."""
-    from competition.stages import move_refusal
-
     target = Stage(target)
     outcomes = []
     for trade_id in dict.fromkeys(trade_ids):
         async with transaction():
-            state = await trade_for_action(trade_id, lock="UPDATE")
-            if state.competition_id != competition_id:
-                raise NotFound("The trade was not found.", code="trade_not_found")
+            state = await _trade_of(competition_id, trade_id)
+            if state is None:
+                continue
             refusal = move_refusal(state.stage, target, await _facts(state))
             if refusal is None and mover_of(state.stage, target) != Mover.organizer:
                 refusal = _taken_elsewhere(state.stage, target)
@@ -192,9 +205,6 @@ async def move_trades(
 
 
 def _taken_elsewhere(current: Stage, target: Stage) -> Msg:
-    from competition.i18n import N_
-    from competition.stages import MOVER_LABELS, STAGE_LABELS
-
     mover = mover_of(current, target)
     return N_(
         "The move to “{target}” is taken by {mover}, not on this page.",
@@ -208,16 +218,13 @@ async def set_checkin_closed(
 ) -> list[MoveOutcome]:
     """Close (or reopen) check-in (检录) of trades that have not drawn: who is present is then
     final and the draw may run."""
-    from competition.i18n import N_
-    from competition.stages import STAGE_LABELS
-
     outcomes = []
     now = dt.datetime.now(dt.UTC)
     for trade_id in dict.fromkeys(trade_ids):
         async with transaction():
-            state = await trade_for_action(trade_id, lock="UPDATE")
-            if state.competition_id != competition_id:
-                raise NotFound("The trade was not found.", code="trade_not_found")
+            state = await _trade_of(competition_id, trade_id)
+            if state is None:
+                continue
             refusal: Msg | None = None
             if state.stage != Stage.not_drawn:
                 refusal = N_(

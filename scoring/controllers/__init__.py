@@ -7,6 +7,12 @@ and the draw (organizer, encryption role, supervisor).
 
 from __future__ import annotations
 
-from scoring.controllers import draw, judges, schemes, stages
+from competition.i18n import N_
+from competition.web.menus import SCORING, MenuItem, add_competition_menu_item
+
+# First in the scoring group: the group's tab opens the stage of every trade.
+add_competition_menu_item(MenuItem("trade-stages", "/trade-stages", N_("Trade stages")), SCORING)
+
+from scoring.controllers import draw, judges, schemes, stages  # noqa: E402 - after the menu
 
 ROUTES = [*stages.ROUTES, *schemes.ROUTES, *judges.ROUTES, *draw.ROUTES]

@@ -1,11 +1,13 @@
-// Review lists: the box in the header ticks or clears every entry on the page.
+// Lists with ticks: the box in the header ticks or clears every box of the page named by its
+// data-pick attribute ("entry" on the review lists).
 (function () {
   "use strict";
   document.addEventListener("DOMContentLoaded", function () {
     var all = document.getElementById("pick-all");
     if (!all) { return; }
+    var name = all.getAttribute("data-pick") || "entry";
     all.addEventListener("change", function () {
-      document.querySelectorAll("input[name=entry]").forEach(function (box) { box.checked = all.checked; });
+      document.querySelectorAll("input[name=" + name + "]").forEach(function (box) { box.checked = all.checked; });
     });
   });
 })();

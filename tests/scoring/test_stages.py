@@ -1,0 +1,161 @@
+"""Each trade's stage through the services and the organizer's page: several trades at once,
+each refusal with its reason, an audit record for every move, the database as it was on a
+refusal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from competition.audit import SYSTEM
+from competition.errors import PhaseError
+from competition.stages import Mover, Stage
+from competition.tables import AuditLog, Competition, Trade
+from scoring import stages
+from tests.support import login, post_form
+
+
+async def _trade_ids(competition_id: int, *codes: str) -> list[int]:
+    rows = await Trade.select(Trade.id, Trade.code).where(
+        (Trade.competition == competition_id) & Trade.code.is_in(list(codes))
+    )
+    by_code = {r["code"]: r["id"] for r in rows}
+    return [by_code[c] for c in codes]
+
+
+async def _set_phase(competition_id: int, phase: str) -> None:
+    await Competition.update({Competition.phase: phase}).where(Competition.id == competition_id)
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def _stage(trade_id: int) -> str:
+    return (await stages.trade_state(trade_id)).stage
+
+
+async def test_the_page_shows_every_trade_with_its_stage_and_next_step(demo, client):
+    await login(client, "organizer")
+    cid = demo.competition_id
+    response = await client.get(f"/org/competitions/{cid}/trade-stages")
+    assert response.status_code == 200
+    total = await Trade.count().where(Trade.competition == cid)
+    assert response.text.count('<tr data-trade="') == total
+    assert "未抽签" in response.text and "抽签" in response.text
+    # The scoring group of the competition menu opens here.
+    assert f'href="/org/competitions/{cid}/trade-stages"' in response.text
+
+
+async def test_check_in_closes_and_reopens_for_several_trades_with_audit(demo_mutable, client):
+    await login(client, "organizer")
+    cid = demo_mutable.competition_id
+    welding, electric = await _trade_ids(cid, "T001", "T002")
+    url = f"/org/competitions/{cid}/trade-stages"
+    before = await AuditLog.count().where(AuditLog.action == "trade.checkin_closed")
+    response = await post_form(
+        client, url, {"action": "close_checkin", "trade": [str(welding), str(electric)]}
+    )
+    assert response.status_code == 200
+    assert "结束检录：2 个工种" in response.text
+    for trade_id in (welding, electric):
+        assert (await stages.trade_state(trade_id)).checkin_closed_at is not None
+    assert await AuditLog.count().where(AuditLog.action == "trade.checkin_closed") == before + 2
+    # Closing again changes nothing and says why, per trade.
+    again = await post_form(client, url, {"action": "close_checkin", "trade": str(welding)})
+    assert "该工种的检录已经结束" in again.text
+    reopened = await post_form(client, url, {"action": "reopen_checkin", "trade": str(welding)})
+    assert "重新开放检录：1 个工种" in reopened.text
+    assert (await stages.trade_state(welding)).checkin_closed_at is None
+
+
+async def test_start_moves_the_drawn_trades_and_names_why_the_others_did_not(
+    demo_mutable, client
+):
+    await login(client, "organizer")
+    cid = demo_mutable.competition_id
+    welding, electric = await _trade_ids(cid, "T001", "T002")
+    url = f"/org/competitions/{cid}/trade-stages"
+    await Trade.update({Trade.stage: Stage.drawn.value}).where(Trade.id == welding)
+    # The competition is still in registration: no trade may compete yet.
+    early = await post_form(client, url, {"action": "start", "trade": str(welding)})
+    assert "只有在大赛处于" in early.text and "比赛中" in early.text
+    assert await _stage(welding) == Stage.drawn
+    await _set_phase(cid, "competing")
+    response = await post_form(
+        client, url, {"action": "start", "trade": [str(welding), str(electric)]}
+    )
+    assert "开始比赛：1 个工种" in response.text
+    # The trade that has not drawn is named with its reason.
+    assert "T002" in response.text and "下一步只能是" in response.text
+    assert await _stage(welding) == Stage.competing
+    assert await _stage(electric) == Stage.not_drawn
+    record = (
+        await AuditLog.select()
+        .where(AuditLog.action == "trade.stage")
+        .order_by(AuditLog.id, ascending=False)
+        .first()
+    )
+    assert _json(record["old"]) == {"stage": "drawn"}
+    assert _json(record["new"]) == {"stage": "competing"}
+    # Taken back before any mark.
+    back = await post_form(client, url, {"action": "unstart", "trade": str(welding)})
+    assert back.status_code == 200 and await _stage(welding) == Stage.drawn
+
+
+async def test_moves_taken_elsewhere_are_refused_on_the_page_and_in_the_service(demo_mutable):
+    cid = demo_mutable.competition_id
+    (welding,) = await _trade_ids(cid, "T001")
+    await _set_phase(cid, "draw")
+    await stages.set_checkin_closed(cid, [welding], True, actor=SYSTEM)
+    # The page's organizer cannot draw: the draw does, with its seed.
+    outcome = await stages.move_trades(cid, [welding], Stage.drawn, actor=SYSTEM)
+    assert not outcome[0].moved and "抽签" not in str(outcome[0].reason)
+    assert "taken by" in str(outcome[0].reason)
+    with pytest.raises(PhaseError) as caught:
+        await stages.move_trade(welding, Stage.drawn, actor=SYSTEM, mover=Mover.organizer)
+    assert caught.value.code == "stage_move_elsewhere"
+    assert await _stage(welding) == Stage.not_drawn
+    moved = await stages.move_trade(welding, Stage.drawn, actor=SYSTEM, mover=Mover.draw)
+    assert moved.stage == Stage.drawn and await _stage(welding) == Stage.drawn
+
+
+async def test_a_trade_of_another_competition_is_skipped(demo_mutable, client):
+    await login(client, "organizer")
+    cid = demo_mutable.competition_id
+    (welding,) = await _trade_ids(cid, "T001")
+    outcome = await stages.move_trades(cid + 1000, [welding], Stage.competing, actor=SYSTEM)
+    assert outcome == []
+    response = await post_form(
+        client, f"/org/competitions/{cid}/trade-stages", {"action": "start", "trade": "99999"}
+    )
+    assert response.status_code == 200 and "开始比赛：0 个工种" in response.text
+
+
+async def test_nothing_ticked_or_no_action_is_a_clear_422(demo, client):
+    await login(client, "organizer")
+    url = f"/org/competitions/{demo.competition_id}/trade-stages"
+    nothing = await post_form(client, url, {"action": "start"})
+    assert nothing.status_code == 422 and "请至少勾选一个工种" in nothing.text
+    (welding,) = await _trade_ids(demo.competition_id, "T001")
+    no_action = await post_form(client, url, {"action": "bogus", "trade": str(welding)})
+    assert no_action.status_code == 422 and "请选择对所勾选工种的操作" in no_action.text
+
+
+async def test_the_competition_locks_only_when_every_trade_is_locked(demo_mutable):
+    from competition import services
+
+    cid = demo_mutable.competition_id
+    await _set_phase(cid, "competing")
+    total = await Trade.count().where(Trade.competition == cid)
+    with pytest.raises(PhaseError) as caught:
+        await services.advance_phase(cid, "locked", SYSTEM)
+    assert caught.value.code == "trades_behind"
+    assert caught.value.params["reasons"][0].params["n"] == total
+    assert (await services.get_competition(cid))["phase"] == "competing"
+    await Trade.update({Trade.stage: Stage.locked.value}).where(Trade.competition == cid)
+    assert await services.advance_phase(cid, "locked", SYSTEM) == "locked"
+    # Publication of the competition waits for every trade's.
+    with pytest.raises(PhaseError):
+        await services.advance_phase(cid, "published", SYSTEM)
