@@ -37,6 +37,7 @@ from competition.schemas import (
     check_trade,
     to_json,
 )
+from competition.stages import Stage
 from competition.tables import (
     Competition,
     CompetitionSession,
@@ -274,6 +275,21 @@ def _same(a: Any, b: Any) -> bool:
     return audit.to_jsonable(a) == audit.to_jsonable(b)
 
 
+# A drawn trade's contestants sit in its sessions at the venue's stations: the venue, event
+# and trade of those sessions stay as drawn (their times may still move).
+DRAWN_SESSION_FIELDS = frozenset({"venue", "trade", "event"})
+
+
+async def _drawn_trade_refusal(trade_id: int) -> Msg | None:
+    row = await Trade.select(Trade.name, Trade.stage).where(Trade.id == trade_id).first()
+    if row is None or row["stage"] == Stage.not_drawn:
+        return None
+    return N_(
+        "The trade “{trade}” has drawn: the venue, event and trade of its sessions stay as drawn.",
+        trade=row["name"],
+    )
+
+
 async def plan_changes(
     kind_name: str,
     competition_id: int,
@@ -344,6 +360,11 @@ async def plan_changes(
             plan.inserts.append(row)
             continue
         changed = {k: v for k, v in row.items() if not _same(current.get(k), v)}
+        if kind_name == "session" and changed.keys() & DRAWN_SESSION_FIELDS:
+            refusal = await _drawn_trade_refusal(current["trade"])
+            if refusal is not None:
+                plan.errors.append(RowError(index, "venue", str(refusal), refusal.params))
+                continue
         if changed:
             plan.updates.append((current["id"], {k: current.get(k) for k in changed}, changed))
         else:

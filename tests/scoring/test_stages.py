@@ -70,9 +70,7 @@ async def test_check_in_closes_and_reopens_for_several_trades_with_audit(demo_mu
     assert (await stages.trade_state(welding)).checkin_closed_at is None
 
 
-async def test_start_moves_the_drawn_trades_and_names_why_the_others_did_not(
-    demo_mutable, client
-):
+async def test_start_moves_the_drawn_trades_and_names_why_the_others_did_not(demo_mutable, client):
     await login(client, "organizer")
     cid = demo_mutable.competition_id
     welding, electric = await _trade_ids(cid, "T001", "T002")
@@ -159,3 +157,50 @@ async def test_the_competition_locks_only_when_every_trade_is_locked(demo_mutabl
     # Publication of the competition waits for every trade's.
     with pytest.raises(PhaseError):
         await services.advance_phase(cid, "published", SYSTEM)
+
+
+async def test_a_drawn_trades_sessions_keep_their_venue_but_may_move_in_time(demo_mutable):
+    import datetime as dt
+
+    from competition import structure
+    from competition.errors import ValidationFailed
+    from competition.schemas import SessionIn
+    from competition.tables import CompetitionSession, EventKind, Venue
+
+    cid = demo_mutable.competition_id
+    (welding,) = await _trade_ids(cid, "T001")
+    session = (
+        await CompetitionSession.select(
+            CompetitionSession.all_columns(), CompetitionSession.venue.code
+        )
+        .where(CompetitionSession.trade == welding)
+        .first()
+    )
+    other_venue = (
+        await Venue.select(Venue.code)
+        .where((Venue.competition == cid) & (Venue.id != session["venue"]))
+        .first()
+    )
+
+    def item(venue_code: str, hours: int = 0) -> SessionIn:
+        shift = dt.timedelta(hours=hours)
+        return SessionIn(
+            trade_code="T001", venue_code=venue_code, code=session["code"], name=session["name"],
+            event=EventKind(session["event"]), starts_at=session["starts_at"] + shift,
+            ends_at=session["ends_at"] + shift,
+        )  # fmt: skip
+
+    await Trade.update({Trade.stage: Stage.drawn.value}).where(Trade.id == welding)
+    with pytest.raises(ValidationFailed) as caught:
+        await structure.save_record(
+            "session", cid, item(other_venue["code"]), SYSTEM, record_id=session["id"]
+        )
+    assert "has drawn" in caught.value.message
+    unchanged = await CompetitionSession.select(CompetitionSession.venue).where(
+        CompetitionSession.id == session["id"]
+    )
+    assert unchanged[0]["venue"] == session["venue"]
+    # A schedule that slips by an hour is still fine.
+    await structure.save_record(
+        "session", cid, item(session["venue.code"], hours=1), SYSTEM, record_id=session["id"]
+    )
