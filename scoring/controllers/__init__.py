@@ -8,10 +8,16 @@ and the draw (organizer, encryption role, supervisor).
 from __future__ import annotations
 
 from competition.i18n import N_
-from competition.web.menus import SCORING, MenuItem, add_competition_menu_item
+from competition.web.menus import (
+    SCORING,
+    MenuItem,
+    add_competition_menu_item,
+    add_supervisor_menu_item,
+)
 
 # First in the scoring group: the group's tab opens the stage of every trade.
 add_competition_menu_item(MenuItem("trade-stages", "/trade-stages", N_("Trade stages")), SCORING)
+add_supervisor_menu_item(MenuItem("trade-stages", "/trade-stages", N_("Trade stages")))
 
 from scoring.controllers import draw, judges, schemes, stages  # noqa: E402 - after the menu
 

@@ -46,6 +46,33 @@ def _next_moves(stage: Stage) -> list[dict[str, Any]]:
     return moves
 
 
+async def _stage_context(competition_id: int, stage: str) -> dict[str, Any]:
+    competition = await services.get_competition(competition_id)
+    trades = await stages.trades_of(competition_id)
+    counts = Counter(t.stage for t in trades)
+    shown_stage = stage if stage in Stage.__members__ else ""
+    rows = [
+        {
+            "id": t.trade_id,
+            "code": t.code,
+            "name": t.name,
+            "stage": t.stage,
+            "stage_label": STAGE_LABELS[t.stage],
+            "checkin_closed_at": t.checkin_closed_at,
+            "next": _next_moves(t.stage),
+        }
+        for t in trades
+        if not shown_stage or t.stage == shown_stage
+    ]
+    return {
+        "competition": competition,
+        "rows": rows,
+        "total": len(trades),
+        "counts": [(s, STAGE_LABELS[s], counts.get(s, 0)) for s in Stage],
+        "stage": shown_stage,
+    }
+
+
 class TradeStagesController(Controller):
     path = "/org/competitions/{competition_id:int}/trade-stages"
     opt = roles(Role.organizer)
@@ -60,34 +87,14 @@ class TradeStagesController(Controller):
         selected: list[int] | None = None,
         status_code: int = 200,
     ) -> Template:
-        competition = await services.get_competition(competition_id)
-        trades = await stages.trades_of(competition_id)
-        counts = Counter(t.stage for t in trades)
-        shown_stage = stage if stage in Stage.__members__ else ""
-        rows = [
-            {
-                "id": t.trade_id,
-                "code": t.code,
-                "name": t.name,
-                "stage": t.stage,
-                "stage_label": STAGE_LABELS[t.stage],
-                "checkin_closed_at": t.checkin_closed_at,
-                "next": _next_moves(t.stage),
-            }
-            for t in trades
-            if not shown_stage or t.stage == shown_stage
-        ]
         return page(
             "scoring/stages/trade_stages.html",
             status_code=status_code,
-            competition=competition,
-            rows=rows,
-            total=len(trades),
-            counts=[(s, STAGE_LABELS[s], counts.get(s, 0)) for s in Stage],
-            stage=shown_stage,
+            **await _stage_context(competition_id, stage),
             actions=ACTIONS,
             outcome=outcome,
             selected=set(selected or ()),
+            read_only=False,
         )
 
     @get("/")
@@ -144,4 +151,24 @@ def _outcome(action: str, results: list[MoveOutcome]) -> dict[str, Any]:
     }
 
 
-ROUTES = [TradeStagesController]
+@get(
+    "/supervisor/competitions/{competition_id:int}/trade-stages",
+    opt=roles(Role.supervisor),
+    include_in_schema=False,
+)
+async def supervisor_trade_stages(
+    request: Request, competition_id: FromPath[int], stage: FromQuery[str] = ""
+) -> Template:
+    """The same table for the supervisor (监督仲裁), read only: no ticks, no buttons."""
+    require_competition(request.user, competition_id, Role.supervisor)
+    return page(
+        "scoring/stages/trade_stages.html",
+        **await _stage_context(competition_id, stage),
+        read_only=True,
+        outcome=None,
+        selected=set(),
+        actions={},
+    )
+
+
+ROUTES = [TradeStagesController, supervisor_trade_stages]

@@ -204,3 +204,15 @@ async def test_a_drawn_trades_sessions_keep_their_venue_but_may_move_in_time(dem
     await structure.save_record(
         "session", cid, item(session["venue.code"], hours=1), SYSTEM, record_id=session["id"]
     )
+
+
+async def test_the_supervisor_sees_the_stages_read_only(demo, client):
+    await login(client, "supervisor")
+    cid = demo.competition_id
+    response = await client.get(f"/supervisor/competitions/{cid}/trade-stages")
+    assert response.status_code == 200
+    assert "工种进度" in response.text
+    assert response.text.count("<form") == 1  # signing out, nothing else
+    total = await Trade.count().where(Trade.competition == cid)
+    assert response.text.count('<tr data-trade="') == total
+    assert f'href="/supervisor/competitions/{cid}/trade-stages"' in response.text
