@@ -37,6 +37,7 @@ from competition.tables import (
     Venue,
 )
 from registration.tables import Entry, PersonClaim
+from scoring.tables import Judge
 from tests.support import csrf_token, login, make_user
 
 ANONYMOUS = "anonymous"
@@ -266,6 +267,8 @@ async def path_values(competition_id: int, *, user_id: int) -> dict[str, str]:
         # The demo has no entries yet: an id that does not exist still meets the guard first.
         "entry_id": str(await optional_id(Entry, Entry.competition == competition_id)),
         "claim_id": str(await optional_id(PersonClaim)),
+        # The demo has no judge register yet (scoring's demo adds it): the guard decides first.
+        "judge_id": str(await optional_id(Judge, Judge.competition == competition_id)),
         "grant_id": await first_id(RoleGrant, RoleGrant.user == user_id),
         # /lang/{code}: the default language, so the rows after it still speak Chinese.
         "code": "zh_CN",

@@ -12,70 +12,9 @@ from litestar.response import Template
 from competition import audit_trail, catalogue, services
 from competition.accounts import Identity
 from competition.phases import Phase
-from competition.schemas import events_from_json
-from competition.tables import Competition, Delegation, Role, RoleGrant, Trade
+from competition.tables import Competition, Delegation, Role
 from competition.web.access import require_competition, roles
 from competition.web.templating import localized, page
-
-
-async def _trade_cards(identity: Identity, role: Role) -> list[dict[str, Any]]:
-    cards = []
-    for grant in identity.grants_for(role):
-        if grant.trade_id is None:
-            continue
-        trade = (
-            await Trade.select(
-                Trade.all_columns(),
-                Trade.industry.name,
-                Trade.competition.name,
-                Trade.competition.phase,
-            )
-            .where(Trade.id == grant.trade_id)
-            .output(load_json=True)
-            .first()
-        )
-        if trade is None:
-            continue
-        trade["event_list"] = events_from_json(trade["events"])
-        panel = (
-            await RoleGrant.select(
-                RoleGrant.role,
-                RoleGrant.user.display_name,
-                RoleGrant.user.username,
-            )
-            .where(
-                (RoleGrant.trade == grant.trade_id)
-                & RoleGrant.role.is_in([Role.judge.value, Role.chief_judge.value])
-            )
-            .order_by(RoleGrant.role)
-            .order_by(RoleGrant.user.username)
-        )
-        cards.append(
-            {
-                "trade": trade,
-                "sessions": await catalogue.sessions(trade["competition"], trade_id=trade["id"]),
-                "panel": panel,
-            }
-        )
-    return cards
-
-
-@get("/judge", opt=roles(Role.judge), include_in_schema=False)
-async def judge_home(request: Request) -> Template:
-    return page(
-        "competition/judge_home.html",
-        role=Role.judge,
-        cards=await _trade_cards(request.user, Role.judge),
-    )
-
-
-@get("/chief", opt=roles(Role.chief_judge), include_in_schema=False)
-async def chief_home(request: Request) -> Template:
-    return page(
-        "competition/judge_home.html",
-        role=Role.chief_judge,
-        cards=await _trade_cards(request.user, Role.chief_judge),
-    )
 
 
 @get("/delegation", opt=roles(Role.delegation_admin), include_in_schema=False)
@@ -205,8 +144,6 @@ async def contestant_home(request: Request) -> Template:
 
 
 ROUTES = [
-    judge_home,
-    chief_home,
     delegation_home,
     supervisor_home,
     supervisor_competition,
