@@ -206,7 +206,8 @@ def require_stage(current: Stage | str, allowed: frozenset[Stage], action: Msg) 
 
 
 def checkin_refusal(stage: Stage | str, checkin_closed_at: dt.datetime | None) -> Msg | None:
-    """Why a contestant of the trade may not be checked in (检录) any more, or None."""
+    """Why a contestant of the trade may not be checked in (检录) to its practical sessions any
+    more, or None: who is present there decides who is drawn."""
     stage = stage_of(stage)
     if stage != Stage.not_drawn:
         return N_(

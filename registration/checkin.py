@@ -28,6 +28,7 @@ from competition.audit import Actor
 from competition.errors import Conflict, DomainError, NotFound, ValidationFailed
 from competition.i18n import N_, Msg
 from competition.phases import Phase
+from competition.stages import checkin_refusal
 from competition.tables import EventKind
 from registration import checkin_store, tokens
 from registration.tables import EntryStatus
@@ -99,6 +100,7 @@ async def session_info(session_id: int) -> dict[str, Any]:
 # SQLite types the timestamps.
 _SCAN_SQL = (
     "SELECT s.id AS session_id, s.trade AS session_trade, s.event AS session_event, "
+    "st.stage AS trade_stage, st.checkin_closed_at AS trade_checkin_closed_at, "
     'c.id AS competition_id, c.phase, e.id AS entry_id, e.status, e.trade, e."session" AS seat, '
     "e.ticket_number, e.ticket_version, e.review_note, p.name AS person_name, "
     "t.name AS trade_name, t.name_en AS trade_name_en, d.name AS delegation_name, "
@@ -235,6 +237,12 @@ def _decide(
             checked_in_at=row["nonce_at"],
             **_contestant(row),
         )
+    # The practical event's check-in (检录) decides who is drawn: it ends when the organizer
+    # closes it or the trade draws. Theory and oral sessions keep their own door.
+    if row["session_event"] == EventKind.practical.value:
+        closed = checkin_refusal(row["trade_stage"], row["trade_checkin_closed_at"])
+        if closed is not None:
+            return _refused(closed)
     if presented.competition_id not in (None, row["competition_id"]):
         return _refused(N_("This ticket belongs to another competition."))
     if row["entry_id"] is None:

@@ -39,4 +39,12 @@ LIMITS: dict[str, Limits] = {
     "registrations": Limits(max_bytes=50 * MB, max_rows=250_000, max_unpacked_bytes=400 * MB),
     # Earlier prizes (registration/award_history.py): 50,000 rows unpack to ~15 MB.
     "award_history": Limits(max_bytes=10 * MB, max_rows=50_000, max_unpacked_bytes=100 * MB),
+    # The judge register (scoring/panels/sheet.py): a few thousand rows at most.
+    "judges": Limits(max_bytes=5 * MB, max_rows=10_000, max_unpacked_bytes=50 * MB),
+    # Marking schemes (scoring/schemes/sheet.py): one row per aspect, every trade of a
+    # competition in one file at most a few thousand rows.
+    "schemes": Limits(max_bytes=5 * MB, max_rows=20_000, max_unpacked_bytes=50 * MB),
+    # Paper sign-in sheets (scoring/draw/signin_sheet.py): one row per contestant, every trade
+    # of a competition in one file at most a few tens of thousands of rows.
+    "signin": Limits(max_bytes=5 * MB, max_rows=50_000, max_unpacked_bytes=50 * MB),
 }
