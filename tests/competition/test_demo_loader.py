@@ -112,6 +112,7 @@ HOMES = [
     ("judge3", "/judge", "焊工"),
     ("chief", "/chief", "焊工"),
     ("supervisor", "/supervisor", DEMO_NAME),
+    ("encryption", "/encryption", "加密员"),
     ("clerk", "/desk", "青海高等职业技术学院"),
     ("contestant", "/me", "韩永福"),
 ]
