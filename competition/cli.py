@@ -88,7 +88,17 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 @click.option("--host", default=None, help="Interface to listen on (JIANGXIN_HOST).")
 @click.option("--port", type=int, default=None, help="Port (JIANGXIN_PORT).")
 @click.option("--no-serve", is_flag=True, help="Only migrate and load the data.")
-def demo(host: str | None, port: int | None, no_serve: bool) -> None:
+@click.option(
+    "--until",
+    type=click.Choice(["registration", "draw"]),
+    default="draw",
+    show_default=True,
+    help=(
+        "How far the demo competition goes: registration (open, contestants in every status) or "
+        "draw (also marking schemes, judges and panels, check-in and several trades drawn)."
+    ),
+)
+def demo(host: str | None, port: int | None, no_serve: bool, until: str) -> None:
     # The demo is served over plain HTTP on this machine, so cookies cannot be HTTPS-only.
     os.environ.setdefault("JIANGXIN_COOKIE_SECURE", "0")
     settings = _settings()
@@ -100,6 +110,10 @@ def demo(host: str | None, port: int | None, no_serve: bool) -> None:
         summary = await load_demo()
         # The registered contestants in every status, so every page shows something real.
         registrations = await load_demo_registrations(summary.competition_id)
+        if until == "draw":
+            from scoring.demo import load_demo_scoring
+
+            registrations += await load_demo_scoring(summary.competition_id)
         return summary, registrations
 
     click.echo(f"Preparing the demo on {settings.database.engine} …")

@@ -109,7 +109,8 @@ async def _restore_snapshot(variant: str) -> None:
 
 async def _load(variant: str):
     """The demo competition ("demo": structure and accounts; "full": plus ~300 registered
-    contestants across every status), loaded or restored unless it is already there."""
+    contestants across every status; "scoring": plus schemes, judges, panels and the draws of
+    `make demo`), loaded or restored unless it is already there."""
     if _state["db"] == variant:
         return _state["demo"]
     if variant in _snapshots:
@@ -120,8 +121,12 @@ async def _load(variant: str):
 
         await truncate_all()
         summary = await load_demo()
-        if variant == "full":
+        if variant in ("full", "scoring"):
             await load_demo_registrations(summary.competition_id)
+        if variant == "scoring":
+            from scoring.demo import load_demo_scoring
+
+            await load_demo_scoring(summary.competition_id)
         await _take_snapshot(variant)
         _snapshots[variant] = summary
     _state["demo"] = _snapshots[variant]
@@ -148,6 +153,15 @@ async def demo_mutable():
 async def demo_full():
     """The demo with its registered contestants (every status), for a test that may change it."""
     summary = await _load("full")
+    yield summary
+    _state["db"] = "dirty"
+
+
+@pytest.fixture
+async def demo_scoring():
+    """The demo as `make demo` leaves it: registrations, marking schemes, judges and panels, and
+    several trades drawn (the competition in its check-in and draw phase); may be changed."""
+    summary = await _load("scoring")
     yield summary
     _state["db"] = "dirty"
 

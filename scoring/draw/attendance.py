@@ -57,7 +57,7 @@ _PRESENCE_SQL = (
     # A scalar subquery, not EXISTS: PostgreSQL would hash all of check_in for an EXISTS.
     # Only the practical event's door counts: the draw seats the practical event, and a
     # contestant who sat the theory exam may still not come to it.
-    "(SELECT 1 FROM check_in c JOIN competition_session s ON s.id = c.\"session\" "
+    '(SELECT 1 FROM check_in c JOIN competition_session s ON s.id = c."session" '
     "WHERE c.entry = e.id AND s.event = 'practical' LIMIT 1) AS checked_in "
     "FROM entry e LEFT JOIN attendance a ON a.entry = e.id "
     "WHERE e.trade = ? AND e.status = ? ORDER BY e.id"

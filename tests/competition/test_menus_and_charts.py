@@ -23,12 +23,17 @@ def menu(app, monkeypatch):
 
 
 def test_a_package_adds_an_item_to_a_named_group(menu):
-    assert [g.key for g in menus.shown_groups()] == ["setup", "registration", "checkin"]
-    menus.add_competition_menu_item(MenuItem("marks", "/marks", "Marks"), menus.SCORING)
-    menus.add_competition_menu_item(MenuItem("marks", "/elsewhere", "Again"), menus.RESULTS)
     assert [g.key for g in menus.shown_groups()] == ["setup", "registration", "checkin", "scoring"]
-    assert menus.menu_group(menus.SCORING).items == [MenuItem("marks", "/marks", "Marks")]
-    assert menus.group_of("marks") == "scoring"
+    scoring = list(menus.menu_group(menus.SCORING).items)
+    menus.add_competition_menu_item(MenuItem("marks", "/marks", "Marks"), menus.RESULTS)
+    menus.add_competition_menu_item(MenuItem("marks", "/elsewhere", "Again"), menus.SCORING)
+    assert [g.key for g in menus.shown_groups()] == [
+        "setup", "registration", "checkin", "scoring", "results",
+    ]  # fmt: skip
+    assert menus.menu_group(menus.RESULTS).items == [MenuItem("marks", "/marks", "Marks")]
+    # A key is unique over the whole menu: the second item is not added.
+    assert menus.menu_group(menus.SCORING).items == scoring
+    assert menus.group_of("marks") == "results"
     assert menus.group_of("quota-usage") == "registration"
     assert menus.group_of("not-in-the-menu") == "setup"
     # Without a group an item still shows, under "More", last.
