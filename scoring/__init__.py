@@ -1,5 +1,5 @@
 """Scoring: marking schemes, judges and panels, the draw and its codes, marks, rules, locks."""
 
 # What the core calls back into, registered on import (the core never imports scoring): what a
-# phase change means for the trades' stages.
-from scoring import phase_checks  # noqa: F401
+# phase change means for the trades' stages, and how the audit trail names scoring's actions.
+from scoring import audit_labels, panels, phase_checks  # noqa: F401

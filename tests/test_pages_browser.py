@@ -91,9 +91,9 @@ async def test_on_a_wide_screen_every_stage_shows_with_its_label(demo, live_serv
     await page.goto(f"{live_server}/org/competitions/{demo.competition_id}/trades")
     nav = page.locator("nav.compnav")
     await expect(nav.locator(".compnav-tabs")).to_be_hidden()
-    for group in ("setup", "registration", "checkin"):
+    for group in ("setup", "registration", "checkin", "scoring"):
         await expect(nav.locator(f'[data-group="{group}"]')).to_be_visible()
-    await expect(nav.get_by_role("link", name=zh("Trades"))).to_have_attribute(
+    await expect(nav.get_by_role("link", name=zh("Trades"), exact=True)).to_have_attribute(
         "aria-current", "page"
     )
     await page.context.close()

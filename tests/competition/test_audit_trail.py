@@ -30,6 +30,7 @@ def _written_actions() -> set[str]:
     patterns = (
         re.compile(r'audit\.record\(\s*"([a-z_]+\.[a-z_.]+)"'),
         re.compile(r'"action":\s*"([a-z_]+\.[a-z_.]+)"'),
+        re.compile(r'\baction="([a-z_]+\.[a-z_.]+)"'),
         re.compile(r'competition_id,\s*"([a-z_]+\.[a-z_.]+)",\s*"entry"'),
         # Audit rows written in SQL of their own (the check-in's one-statement write).
         re.compile(r"'([a-z_]+\.[a-z_.]+)', '[a-z_]+', "),

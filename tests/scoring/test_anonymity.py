@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from registration.tables import Entry
-from scoring.tables import DrawSlot, Judge
+from scoring.tables import Draw, DrawSlot, Judge
 from tests.support import login
 
 LINK = re.compile(r"""(?:href|src|action)="([^"#]+)""")
@@ -78,8 +78,8 @@ async def _walk(
 
 
 async def _secrets(competition_id: int) -> dict[str, str]:
-    """Every drawn contestant's name, ticket number and ID number → what it is; names a
-    judge also bears (a judge sees their own name) are left out."""
+    """Every drawn contestant's name, ticket number and ID number, and every draw's seed → what
+    it is; names a judge also bears (a judge sees their own name) are left out."""
     rows = await DrawSlot.select(
         DrawSlot.entry.person.name,
         DrawSlot.entry.person.id_number,
@@ -95,6 +95,9 @@ async def _secrets(competition_id: int) -> dict[str, str]:
         # The last digits of an ID number alone identify nobody; the whole number does.
         if r["entry.ticket_number"]:
             found[r["entry.ticket_number"]] = "ticket number"
+    # With a draw's seed and the entries, the codes could be worked out again.
+    for draw in await Draw.select(Draw.seed):
+        found[draw["seed"]] = "draw seed"
     return found
 
 

@@ -100,11 +100,12 @@ async def test_the_draw_is_refused_until_check_in_closes_and_runs_once(demo_full
     index = await client.get(f"/org/competitions/{cid}/draw")
     assert index.status_code == 200 and 'data-trade="T001"' in index.text
 
-    # The organizer's page and export: seed, algorithm and codes, never a person.
+    # The organizer's page and export: algorithm and codes, never a person, never the seed.
     page = await client.get(draw_url(cid, trade))
     assert page.status_code == 200
     body = main(page.text)
-    assert draw["seed"] in body and "sha256-order-v1" in body
+    # The seed is the supervisor's: with it and the entries the codes could be worked out.
+    assert draw["seed"] not in body and "sha256-order-v1" in body
     slots = await DrawSlot.select(DrawSlot.code, DrawSlot.judge_code).where(DrawSlot.trade == trade)
     assert all(s["code"] in body for s in slots)
     assert not any(s["judge_code"] in body for s in slots)
