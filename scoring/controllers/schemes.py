@@ -174,29 +174,11 @@ class SchemesController(Controller):
         version: FromQuery[int | None] = None,
     ) -> Template:
         require_competition(request.user, competition_id, Role.organizer)
-        trade = await _trade(competition_id, trade_id)
-        all_versions = await service.versions(trade_id)
-        chosen = next((v for v in all_versions if v["version"] == version), None)
-        if chosen is None:
-            chosen = next((v for v in all_versions if v["is_current"]), None)
-        scheme = await service.scheme_view(chosen["id"]) if chosen else None
-        sessions = (
-            await CompetitionSession.select(CompetitionSession.id, CompetitionSession.code,
-                                            CompetitionSession.name)
-            .where(CompetitionSession.trade == trade_id)
-            .order_by(CompetitionSession.starts_at)
-            .order_by(CompetitionSession.code)
-        )  # fmt: skip
         return page(
             "scoring/schemes/show.html",
-            competition=await services.get_competition(competition_id),
-            trade=trade,
-            scheme=scheme,
-            versions=all_versions,
-            sessions=sessions,
+            **await _show_context(competition_id, trade_id, version),
             saved=saved[:20],
-            marks=rules.marks_text,
-            kinds=rules.KIND_LABELS,
+            read_only=False,
         )
 
     # ------------------------------------------------------------------------ the form
@@ -296,31 +278,7 @@ class SchemesController(Controller):
         version: FromQuery[int | None] = None,
     ) -> Response:
         require_competition(request.user, competition_id, Role.organizer)
-        trade = await _trade(competition_id, trade_id)
-        scheme = await _scheme_or_404(trade_id, version)
-        labels = {
-            "title": gettext("Marking scheme"),
-            "summary": gettext(
-                "Version {version} · {n} aspects · total {total} marks",
-                version=scheme.version,
-                n=len(scheme.aspects),
-                total=rules.marks_text(scheme.total),
-            ),
-            "columns": [
-                gettext("Code"),
-                gettext("Aspect"),
-                gettext("Type"),
-                gettext("Max"),
-                gettext("Judges"),
-                gettext("Descriptors or deductions"),
-            ],
-            "kinds": printouts.kind_labels(render),
-            "verify": gettext("verified"),
-            "full_or_zero": gettext("Full marks or zero"),
-        }
-        content = await anyio.to_thread.run_sync(printouts.scheme_pdf, trade, scheme, labels)
-        return attachment(content, f"{trade['code']}-{trade['name']}-评分细则.pdf",
-                          f"{trade['code']}-scheme.pdf", PDF)  # fmt: skip
+        return await _scheme_pdf(competition_id, trade_id, version)
 
     @get("/sessions/{session_id:int}/score-sheet.pdf")
     async def score_sheet(
@@ -509,4 +467,88 @@ def _place_problems(
     return general
 
 
-ROUTES = [SchemesController]
+async def _show_context(competition_id: int, trade_id: int, version: int | None) -> dict[str, Any]:
+    trade = await _trade(competition_id, trade_id)
+    all_versions = await service.versions(trade_id)
+    chosen = next((v for v in all_versions if v["version"] == version), None)
+    if chosen is None:
+        chosen = next((v for v in all_versions if v["is_current"]), None)
+    scheme = await service.scheme_view(chosen["id"]) if chosen else None
+    sessions = (
+        await CompetitionSession.select(CompetitionSession.id, CompetitionSession.code,
+                                        CompetitionSession.name)
+        .where(CompetitionSession.trade == trade_id)
+        .order_by(CompetitionSession.starts_at)
+        .order_by(CompetitionSession.code)
+    )  # fmt: skip
+    return {
+        "competition": await services.get_competition(competition_id),
+        "trade": trade,
+        "scheme": scheme,
+        "versions": all_versions,
+        "sessions": sessions,
+        "marks": rules.marks_text,
+        "kinds": rules.KIND_LABELS,
+    }
+
+
+async def _scheme_pdf(competition_id: int, trade_id: int, version: int | None) -> Response:
+    trade = await _trade(competition_id, trade_id)
+    scheme = await _scheme_or_404(trade_id, version)
+    labels = {
+        "title": gettext("Marking scheme"),
+        "summary": gettext(
+            "Version {version} · {n} aspects · total {total} marks",
+            version=scheme.version,
+            n=len(scheme.aspects),
+            total=rules.marks_text(scheme.total),
+        ),
+        "columns": [
+            gettext("Code"),
+            gettext("Aspect"),
+            gettext("Type"),
+            gettext("Max"),
+            gettext("Judges"),
+            gettext("Descriptors or deductions"),
+        ],
+        "kinds": printouts.kind_labels(render),
+        "verify": gettext("verified"),
+        "full_or_zero": gettext("Full marks or zero"),
+    }
+    content = await anyio.to_thread.run_sync(printouts.scheme_pdf, trade, scheme, labels)
+    return attachment(content, f"{trade['code']}-{trade['name']}-评分细则.pdf",
+                      f"{trade['code']}-scheme.pdf", PDF)  # fmt: skip
+
+
+SUPERVISOR = "/supervisor/competitions/{competition_id:int}/trades/{trade_id:int}"
+
+
+@get(f"{SUPERVISOR}/scheme", opt=roles(Role.supervisor), include_in_schema=False)
+async def supervisor_scheme(
+    request: Request,
+    competition_id: FromPath[int],
+    trade_id: FromPath[int],
+    version: FromQuery[int | None] = None,
+) -> Template:
+    """A trade's scheme for the supervisor (监督仲裁), read only, with its versions."""
+    require_competition(request.user, competition_id, Role.supervisor)
+    return page(
+        "scoring/schemes/show.html",
+        **await _show_context(competition_id, trade_id, version),
+        saved="",
+        read_only=True,
+    )
+
+
+@get(f"{SUPERVISOR}/scheme.pdf", opt=roles(Role.supervisor), include_in_schema=False)
+async def supervisor_scheme_pdf(
+    request: Request,
+    competition_id: FromPath[int],
+    trade_id: FromPath[int],
+    version: FromQuery[int | None] = None,
+) -> Response:
+    require_competition(request.user, competition_id, Role.supervisor)
+    return await _scheme_pdf(competition_id, trade_id, version)
+
+
+ROUTES = [SchemesController, supervisor_scheme, supervisor_scheme_pdf]

@@ -216,3 +216,30 @@ async def test_the_supervisor_sees_the_stages_read_only(demo, client):
     total = await Trade.count().where(Trade.competition == cid)
     assert response.text.count('<tr data-trade="') == total
     assert f'href="/supervisor/competitions/{cid}/trade-stages"' in response.text
+
+
+async def test_the_supervisor_reads_a_trades_scheme_and_its_pdf_but_cannot_edit(
+    demo_scoring, client
+):
+    from pypdf import PdfReader
+
+    await login(client, "supervisor")
+    cid = demo_scoring.competition_id
+    (welding,) = await _trade_ids(cid, "T001")
+    stages_page = await client.get(f"/supervisor/competitions/{cid}/trade-stages")
+    url = f"/supervisor/competitions/{cid}/trades/{welding}/scheme"
+    assert f'href="{url}"' in stages_page.text
+    page = await client.get(url)
+    assert page.status_code == 200
+    assert "评分细则" in page.text and "/edit" not in page.text
+    assert "score-sheet.pdf" not in page.text and f"{url}.pdf" in page.text
+    pdf = await client.get(f"{url}.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"].startswith("application/pdf")
+    import io
+
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "焊工" in text
+    # The organizer's edit form stays the organizer's.
+    assert (
+        await client.get(f"/org/competitions/{cid}/trades/{welding}/scheme/edit")
+    ).status_code == 403
