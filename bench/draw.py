@@ -163,7 +163,7 @@ async def _ceiling(n: int, seed: str) -> float:
 
 
 class _Rollback(Exception):
-    pass
+    """Raised to leave the floor's transaction without keeping its rows."""
 
 
 async def _floor() -> float:
@@ -183,7 +183,7 @@ async def _floor() -> float:
             elapsed = time.perf_counter() - started
             raise _Rollback
     except _Rollback:
-        pass
+        pass  # the rows are gone with the transaction; only the time was wanted
     return elapsed
 
 

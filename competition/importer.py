@@ -39,7 +39,7 @@ from competition.schemas import (
     TradeIn,
     settings_from_json,
 )
-from competition.spreadsheets import CODE, NUMBER, Column, RowProblem
+from competition.spreadsheets import CODE, NUMBER, Column, RowProblem, RowsRejected
 from competition.tables import Delegation, EventKind, Industry, Trade
 
 LIMITS = kit.LIMITS["structure"]
@@ -48,15 +48,11 @@ XLSX_MEDIA_TYPE = kit.XLSX_MEDIA_TYPE
 UNLIMITED_WORDS = frozenset({"", "不限", "无限", "无限制", "unlimited", "no limit"})
 
 
-class WorkbookRejected(ValidationFailed):
+class WorkbookRejected(RowsRejected):
     """The workbook was read but some rows (or sheets) have problems; nothing was written."""
 
     def __init__(self, book: Workbook, issues: list[RowProblem]):
-        super().__init__(
-            N_("Problems found: {n}. Nothing was imported; fix them and upload the file again."),
-            code="import_rejected",
-            n=len(issues),
-        )
+        super().__init__(issues)
         self.book = book
         self.issues = issues
 

@@ -24,7 +24,7 @@ from competition.audit import Actor
 from competition.db import execute_many, transaction
 from competition.errors import ValidationFailed
 from competition.i18n import N_, Msg
-from competition.spreadsheets import CODE, NUMBER, Column, RowProblem
+from competition.spreadsheets import CODE, NUMBER, Column, RowProblem, RowsRejected
 from competition.tables import Trade
 from registration import idcard
 from registration.entries import NAME
@@ -66,16 +66,8 @@ COLUMNS: tuple[Column, ...] = (
 )  # fmt: skip
 
 
-class HistoryRejected(ValidationFailed):
-    """Some rows have problems; nothing was stored."""
-
-    def __init__(self, problems: list[RowProblem]):
-        super().__init__(
-            N_("Problems found: {n}. Nothing was imported; fix them and upload the file again."),
-            code="award_history_rejected",
-            n=len(problems),
-        )
-        self.problems = problems
+class HistoryRejected(RowsRejected):
+    default_code = "award_history_rejected"
 
 
 @dataclass

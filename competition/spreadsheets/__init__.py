@@ -52,7 +52,7 @@ from competition.spreadsheets.files import (
     read_table,
 )
 from competition.spreadsheets.limits import LIMITS, Limits
-from competition.spreadsheets.problems import RowProblem
+from competition.spreadsheets.problems import RowProblem, RowsRejected
 from competition.spreadsheets.text import (
     FORMULA_START,
     clean,
@@ -101,6 +101,7 @@ __all__ = [
     "Limits",
     "ReportSheet",
     "RowProblem",
+    "RowsRejected",
     "Table",
     "TemplateWriter",
     "clean",

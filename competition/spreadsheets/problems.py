@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from competition.i18n import Msg, render
+from competition.errors import ValidationFailed
+from competition.i18n import N_, Msg, render
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,3 +28,17 @@ class RowProblem:
     def labelled(self) -> str:
         """“【column】message”, as the error column of a report writes it."""
         return f"【{self.column}】{self.text()}" if self.column else self.text()
+
+
+class RowsRejected(ValidationFailed):
+    """Rows of an uploaded sheet have problems, so nothing was stored: every import is all or
+    nothing. Each import names its own subclass and `default_code`."""
+
+    default_code = "import_rejected"
+
+    def __init__(self, problems: list[RowProblem]):
+        super().__init__(
+            N_("Problems found: {n}. Nothing was imported; fix them and upload the file again."),
+            n=len(problems),
+        )
+        self.problems = problems

@@ -158,7 +158,7 @@ def import_signin(
 
 @click.group("draw", help="The draw (抽签) of a trade: run it, or verify it from its seed.")
 def draw_group() -> None:
-    pass
+    """`jiangxin draw run` and `jiangxin draw verify`, below."""
 
 
 @draw_group.command("run", help="Draw the trade (its check-in must be closed).")

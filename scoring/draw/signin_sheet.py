@@ -20,9 +20,8 @@ from competition import audit
 from competition import spreadsheets as kit
 from competition.audit import Actor
 from competition.db import execute_many, is_postgres, transaction
-from competition.errors import ValidationFailed
 from competition.i18n import N_, Msg
-from competition.spreadsheets import CODE, Column, RowProblem
+from competition.spreadsheets import CODE, Column, RowProblem, RowsRejected
 from competition.stages import STAGE_LABELS, Stage
 from competition.tables import Trade
 from registration.tables import Entry, EntryStatus
@@ -52,16 +51,8 @@ COLUMNS: tuple[Column, ...] = (
 )  # fmt: skip
 
 
-class SheetRejected(ValidationFailed):
-    """Some rows have problems; nothing was stored."""
-
-    def __init__(self, problems: list[RowProblem]):
-        super().__init__(
-            N_("Problems found: {n}. Nothing was imported; fix them and upload the file again."),
-            code="signin_rejected",
-            n=len(problems),
-        )
-        self.problems = problems
+class SheetRejected(RowsRejected):
+    default_code = "signin_rejected"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from competition.audit import Actor
 from competition.db import copy_records, is_postgres, transaction
 from competition.errors import Conflict, ValidationFailed
 from competition.i18n import N_, Msg
-from competition.spreadsheets import CODE, Column, RowProblem
+from competition.spreadsheets import CODE, Column, RowProblem, RowsRejected
 from competition.stages import BEFORE_COMPETING, STAGE_LABELS, Stage
 from competition.tables import Delegation, Role, RoleGrant, Trade, User
 from scoring.panels import assignment, register
@@ -60,16 +60,8 @@ COLUMNS: tuple[Column, ...] = (
 )  # fmt: skip
 
 
-class JudgesRejected(ValidationFailed):
-    """Some rows have problems; nothing was stored."""
-
-    def __init__(self, problems: list[RowProblem]):
-        super().__init__(
-            N_("Problems found: {n}. Nothing was imported; fix them and upload the file again."),
-            code="judges_rejected",
-            n=len(problems),
-        )
-        self.problems = problems
+class JudgesRejected(RowsRejected):
+    default_code = "judges_rejected"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from competition import audit, db
 from competition.audit import Actor
 from competition.errors import NotFound, ValidationFailed
 from competition.i18n import N_, Msg
-from competition.spreadsheets import RowProblem
+from competition.spreadsheets import RowProblem, RowsRejected
 from competition.stages import BEFORE_COMPETING, STAGE_LABELS, Stage, require_stage
 from competition.tables import Trade
 from scoring import stages
@@ -47,16 +47,14 @@ class SchemeRejected(ValidationFailed):
         self.problems = problems
 
 
-class SchemeFileRejected(ValidationFailed):
-    """Some rows of the file have problems; nothing was stored."""
+class SchemeFileRejected(RowsRejected):
+    """Some rows of the file have problems; nothing was stored. `read` keeps the sheet as read,
+    for the report workbook."""
+
+    default_code = "scheme_file_rejected"
 
     def __init__(self, problems: list[RowProblem], read: sheet.ReadSheet | None):
-        super().__init__(
-            N_("Problems found: {n}. Nothing was imported; fix them and upload the file again.",
-               n=len(problems)),
-            code="scheme_file_rejected",
-        )  # fmt: skip
-        self.problems = problems
+        super().__init__(problems)
         self.read = read
 
 
