@@ -86,7 +86,10 @@ class DrawController(Controller):
     async def index(self, request: Request, competition_id: FromPath[int]) -> Template:
         require_competition(request.user, competition_id, Role.organizer)
         competition = await services.get_competition(competition_id)
-        drawn = {r["trade"] for r in await Draw.select(Draw.trade)}
+        drawn = {
+            r["trade"]
+            for r in await Draw.select(Draw.trade).where(Draw.trade.competition == competition_id)
+        }
         rows = []
         for state in await stages.trades_of(competition_id):
             rows.append({**_trade_dict(state), "drawn": state.trade_id in drawn,
