@@ -88,6 +88,9 @@ class JudgeRule(msgspec.Struct, frozen=True):
     judgement_tolerance: int = 1
     # …or by more than this percent of a measurement aspect's maximum mark.
     measurement_tolerance_percent: int = 10
+    # Every score sheet of the trade is confirmed by a second judge (复核) before the lock; an
+    # aspect may ask for it alone (scoring's Aspect.needs_verification).
+    verify_sheets: bool = False
 
 
 DEFAULT_EVENTS = (TradeEvent(EventKind.theory, 30), TradeEvent(EventKind.practical, 70))

@@ -31,7 +31,7 @@ from competition.stages import (
     require_stage,
 )
 from competition.tables import Competition, Trade
-from scoring.tables import Aspect, Mark
+from scoring.tables import Aspect, Mark, ScoreSheet
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,10 @@ async def move_in_transaction(
     if mover_of(state.stage, target) != mover:
         raise PhaseError("This move of the trade is not taken here.", code="stage_move_elsewhere")
     await Trade.update({Trade.stage: target.value}).where(Trade.id == state.trade_id)
+    if state.stage == Stage.competing and target == Stage.drawn:
+        # Back before competing (only while no mark exists): the panel may change again, and
+        # the sheets are made anew from it when the trade competes again.
+        await ScoreSheet.delete().where(ScoreSheet.trade == state.trade_id)
     await audit.record(
         "trade.stage",
         actor=actor,

@@ -37,7 +37,7 @@ from competition.tables import (
     Venue,
 )
 from registration.tables import Entry, PersonClaim
-from scoring.tables import Judge
+from scoring.tables import Judge, ScoreSheet
 from tests.support import csrf_token, login, make_user
 
 ANONYMOUS = "anonymous"
@@ -89,6 +89,9 @@ ROUTE_TABLE: list[tuple[str, str, str | frozenset[Role]]] = [
     ("*", "/delegation/*", DELEGATION),
     ("GET", "/judge", frozenset({Role.judge})),
     ("*", "/judge/*", JUDGES),
+    # The score sheets' service worker holds no data; a tablet fetches it before signing in.
+    ("GET", "/judge/sw.js", PUBLIC),
+    ("*", "/api/judge/*", frozenset({Role.judge})),
     ("GET", "/chief", frozenset({Role.chief_judge})),
     ("*", "/chief/*", frozenset({Role.chief_judge})),
     # The encryption role (加密组) reads which code is whom, through one audited function.
@@ -249,6 +252,7 @@ async def path_values(competition_id: int, *, user_id: int) -> dict[str, str]:
         return row["id"] if row else 999_999_999
 
     values = {
+        "sheet_id": str(await optional_id(ScoreSheet)),
         "competition_id": str(competition_id),
         "trade_id": await first_id(
             Trade, Trade.competition == competition_id, Trade.code == "T001"

@@ -37,6 +37,7 @@ from competition.web.middleware import SESSION_COOKIE, session_cookie
 from competition.web.templating import page
 from scoring.panels import assignment, badges, register, sheet
 from scoring.panels.register import QUALIFICATION_LABELS, JudgeIn
+from scoring.sheets import views as sheet_views
 from scoring.tables import Judge, PanelMember, Qualification, SessionJudge
 
 add_competition_menu_item(MenuItem("judges", "/judges", N_("Judges")), SCORING)
@@ -602,6 +603,8 @@ async def judge_home(request: Request) -> Template:
         role=Role.judge,
         trades=await _home_trades(request.user),
         labels=QUALIFICATION_LABELS,
+        sheets=await sheet_views.my_sheets(request.user.user_id),
+        to_verify=await sheet_views.sheets_to_verify(request.user.user_id),
     )
 
 
@@ -613,6 +616,8 @@ async def chief_home(request: Request) -> Template:
         role=Role.chief_judge,
         trades=trades,
         labels=QUALIFICATION_LABELS,
+        sheets=[],
+        to_verify=[],
     )
 
 

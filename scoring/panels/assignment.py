@@ -525,6 +525,16 @@ async def recusal_report(trade_id: int) -> RecusalReport:
     return RecusalReport(drawn, people, allocation, short, needs, facts, thin)
 
 
+async def judges_for_trade_slots(trade_id: int) -> tuple[list[Contestant], dict[int, list[int]]]:
+    """The trade's drawn contestants and, for each draw slot, the judges who may score it (the
+    score sheets are made from this, `scoring/sheets/roster.py`). No slots before the draw."""
+    drawn, people = await contestants(trade_id)
+    if not drawn:
+        return [], {}
+    facts = await panel_facts(trade_id)
+    return people, allocate((p.facts for p in people), _judges_of(facts, people)).allowed
+
+
 async def judges_for_slots(session_id: int) -> dict[int, list[int]]:
     """For the score sheets: each draw slot of a session → the judges who may score it (the
     session's judges, or the whole panel, less those recused)."""
