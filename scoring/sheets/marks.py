@@ -243,8 +243,18 @@ async def check_cell(sheet: SheetFacts, slot_id: int, aspect_id: int) -> AspectF
     return aspect
 
 
-async def _measurement_signed(sheet: SheetFacts, slot_id: int) -> bool:
-    """A Measurement value is the panel's: once a sheet that holds it is signed, it is fixed."""
+async def _measurement_fixed(sheet: SheetFacts, slot_id: int, aspect_id: int, value: int) -> bool:
+    """A Measurement value is the panel's: once a sheet that holds it is signed, it is fixed
+    (entering the same value again changes nothing and is not refused)."""
+    current = await current_mark(slot_id, aspect_id, None)
+    if current is not None and current["value_hundredths"] == value:
+        return False
+    # The chief judge asked this sheet to mark the cell again: the panel's value may change.
+    remarks = await db.fetch_rows("SELECT remarks FROM score_sheet WHERE id = ?", sheet.id)
+    if remarks and any(
+        r.get("slot") == slot_id and r.get("aspect") == aspect_id for r in json_list(remarks[0][0])
+    ):
+        return False
     rows = await db.fetch_rows(
         "SELECT slots FROM score_sheet WHERE session = ? AND id <> ? AND status IN (?, ?)",
         sheet.session_id,
@@ -483,7 +493,9 @@ async def put_mark(mark: MarkIn, *, actor: Actor) -> MarkOutcome:
                 async with db.transaction():
                     sheet = await sheet_facts(mark.sheet_id, lock=True)
                     check_sheet_open(sheet)
-                    if not aspect.is_judgement and await _measurement_signed(sheet, mark.slot_id):
+                    if not aspect.is_judgement and await _measurement_fixed(
+                        sheet, mark.slot_id, aspect.id, value
+                    ):
                         raise PhaseError(
                             "Another judge of the panel has signed a sheet with this value: "
                             "ask the chief judge to return it before it changes.",

@@ -11,7 +11,8 @@ from competition.audit import SYSTEM, Actor
 from competition.stages import Mover, Stage
 from competition.tables import Competition, Trade, User
 from scoring import stages
-from scoring.sheets import marks
+from scoring.rules.values import format_hundredths
+from scoring.sheets import marks, signing
 from scoring.sheets.marks import MarkIn, scheme_aspects, sheet_facts
 from scoring.sheets.roster import ensure_sheets
 from scoring.tables import Judge, ScoreSheet
@@ -51,6 +52,30 @@ class Competing:
             )
             count += outcome.result == "saved"
         return count
+
+    async def complete(self) -> None:
+        """Every sheet filled and signed, and verified by another judge where asked for: the
+        trade's marks are then complete."""
+        usernames = sorted(self.sheets)
+        for username, ids in self.sheets.items():
+            for index, sheet_id in enumerate(ids):
+                await self.fill(username, index)
+                await signing.sign_sheet(sheet_id, actor=await self.actor(username))
+                needs = (
+                    await ScoreSheet.select(ScoreSheet.needs_verification)
+                    .where(ScoreSheet.id == sheet_id)
+                    .first()
+                )
+                if needs["needs_verification"]:
+                    facts = await sheet_facts(sheet_id)
+                    readings = {
+                        cell: format_hundredths(row["value_hundredths"])
+                        for cell, row in (await signing.entered_cells(facts)).items()
+                    }
+                    other = next(u for u in usernames if u != username)
+                    assert not await signing.verify_sheet(
+                        sheet_id, readings, actor=await self.actor(other)
+                    )
 
 
 async def competing_trade(code: str = TRADE) -> Competing:
