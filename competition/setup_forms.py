@@ -324,6 +324,7 @@ def read_trade(data: dict[str, str]) -> TradeIn:
         version=form.integer("judge_rule_version", minimum=1, maximum=999) or 1,
         judgement_tolerance=_required_int(form, "judgement_tolerance"),
         measurement_tolerance_percent=_required_int(form, "measurement_tolerance_percent"),
+        verify_sheets=form.flag("verify_sheets"),
     )
     form.check()
     return TradeIn(
@@ -389,6 +390,7 @@ def trade_values(trade: TradeIn) -> dict[str, str]:
         "judge_rule_version": _text(judge.version),
         "judgement_tolerance": _text(judge.judgement_tolerance),
         "measurement_tolerance_percent": _text(judge.measurement_tolerance_percent),
+        "verify_sheets": "1" if judge.verify_sheets else "",
     }
     for key in EVENT_ORDER:
         values[f"weight_{key.value}"] = _text(weights.get(key, ""))
