@@ -310,6 +310,7 @@ FULL_TRADE = {
     "judge_rule_version": "1",
     "judgement_tolerance": "2",
     "measurement_tolerance_percent": "15",
+    "verify_sheets": "1",
 }
 
 
@@ -362,6 +363,7 @@ async def test_trade_form_round_trips_every_setting(setup, client):
         "version": 1,
         "judgement_tolerance": 2,
         "measurement_tolerance_percent": 15,
+        "verify_sheets": True,
     }
     assert (await audit_rows("trade.create"))[-1]["new"]["code"] == "T9"
 
