@@ -10,7 +10,7 @@ locks the row FOR UPDATE and leaves an audit record.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from competition import audit
@@ -124,6 +124,28 @@ async def marks_exist(trade_id: int) -> bool:
     )
 
 
+# Checks a later part of scoring adds to a move into a stage (e.g. the review sample before
+# "published", scoring/review/), registered when that part is imported: each returns why the
+# move is refused, or None. This module never imports them, so nothing here depends upward.
+StageCheck = Callable[[TradeState], Awaitable[Msg | None]]
+_ENTRY_CHECKS: dict[Stage, list[StageCheck]] = {}
+
+
+def register_entry_check(stage: Stage, check: StageCheck) -> None:
+    """Refuse moves into `stage` for the reason `check` gives (once per check)."""
+    checks = _ENTRY_CHECKS.setdefault(stage, [])
+    if check not in checks:
+        checks.append(check)
+
+
+async def entry_refusal(state: TradeState, target: Stage) -> Msg | None:
+    for check in _ENTRY_CHECKS.get(target, []):
+        refusal = await check(state)
+        if refusal is not None:
+            return refusal
+    return None
+
+
 async def _facts(state: TradeState) -> TradeFacts:
     return TradeFacts(
         phase=state.phase,
@@ -140,6 +162,9 @@ async def move_in_transaction(
     target = check_move(state.stage, target, await _facts(state))
     if mover_of(state.stage, target) != mover:
         raise PhaseError("This move of the trade is not taken here.", code="stage_move_elsewhere")
+    refusal = await entry_refusal(state, target)
+    if refusal is not None:
+        raise PhaseError(str(refusal), code="stage_entry_refused", **refusal.params)
     await Trade.update({Trade.stage: target.value}).where(Trade.id == state.trade_id)
     if state.stage == Stage.competing and target == Stage.drawn:
         # Back before competing (only while no mark exists): the panel may change again, and
@@ -202,6 +227,8 @@ async def move_trades(
             refusal = move_refusal(state.stage, target, await _facts(state))
             if refusal is None and mover_of(state.stage, target) != Mover.organizer:
                 refusal = _taken_elsewhere(state.stage, target)
+            if refusal is None:
+                refusal = await entry_refusal(state, target)
             if refusal is None:
                 await move_in_transaction(state, target, actor=actor, mover=Mover.organizer)
             outcomes.append(MoveOutcome(trade_id, state.code, state.name, refusal is None, refusal))
