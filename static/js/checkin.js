@@ -1,8 +1,9 @@
 // Check-in desk (检录台): a USB scanner gun or the device camera reads the admission ticket's
 // QR code, or the desk looks the contestant up when the code will not scan; every check-in is
 // sent with a nonce made here and, when the network fails, kept and sent again with the SAME
-// nonce until the server answers, so a scan is never counted twice.
-// No dependencies; jsQR (static/vendor) is loaded only when the browser has no BarcodeDetector.
+// nonce until the server answers, so a scan is never counted twice (window.JxRetryQueue, in
+// static/js/queue.js, loaded before this file). No dependencies; jsQR (static/vendor) is
+// loaded only when the browser has no BarcodeDetector.
 (function () {
   "use strict";
 
@@ -14,111 +15,6 @@
     // The style, not the `hidden` attribute: the phone layout gives rows and boxes a display.
     element.style.display = visible ? "" : "none";
   }
-
-  // ---------------------------------------------------------------- the retry queue
-  //
-  // A small module of its own (window.JxRetryQueue), to be shared by every page that must not
-  // lose a request while the network comes and goes (the judges' tablets next). Each item is
-  // {nonce, at, url, body}: POSTed as JSON (body carries the nonce, so the server can answer a
-  // repeat from the first attempt), kept in localStorage until the server answers, and sent
-  // again with growing pauses. Needs only fetch (window.jxFetch adds the CSRF header).
-  function JxRetryQueue(options) {
-    var maxAge = options.maxAgeMs || 12 * 60 * 60 * 1000;  // older unsent items are dropped
-    var firstDelay = options.retryFirstMs || 1000;
-    var maxDelay = options.retryMaxMs || 15000;
-    var post = options.post || window.jxFetch;
-    var items = load();
-    var inflight = {};
-    var timer = null;
-    var delay = firstDelay;
-
-    function load() {
-      try {
-        var stored = JSON.parse(window.localStorage.getItem(options.storeKey) || "[]");
-        var cutoff = Date.now() - maxAge;
-        return Array.isArray(stored) ? stored.filter(function (i) {
-          return i && i.at > cutoff && i.url && i.body;
-        }) : [];
-      } catch (error) {
-        return [];
-      }
-    }
-
-    function save() {
-      try {
-        window.localStorage.setItem(options.storeKey, JSON.stringify(items));
-      } catch (error) {
-        // Private browsing or a full store: the page still works, only a reload forgets.
-      }
-    }
-
-    // Worth another try with the same nonce: the server or the way to it failed, or the
-    // sign-in lapsed (the item waits while someone signs in again in another tab).
-    function retryable(status) {
-      return status >= 500 || status === 401 || status === 408 || status === 429;
-    }
-
-    function forget(item) {
-      items = items.filter(function (i) { return i.nonce !== item.nonce; });
-      save();
-    }
-
-    function schedule() {
-      if (timer !== null) { return; }
-      timer = window.setTimeout(function () {
-        timer = null;
-        flush();
-      }, delay);
-      delay = Math.min(delay * 2, maxDelay);
-    }
-
-    function waiting(item) {
-      schedule();
-      if (options.onWaiting) { options.onWaiting(item); }
-    }
-
-    function send(item) {
-      if (inflight[item.nonce]) { return; }
-      inflight[item.nonce] = true;
-      post(item.url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(item.body)
-      }).then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (body) {
-          delete inflight[item.nonce];
-          if (retryable(response.status)) {
-            waiting(item);
-          } else {
-            forget(item);
-            delay = firstDelay;
-            options.onAnswer(item, response.status, body);
-          }
-        });
-      }, function () {
-        delete inflight[item.nonce];
-        waiting(item);
-      });
-    }
-
-    function flush() {
-      items.forEach(send);
-    }
-
-    window.addEventListener("online", flush);
-    return {
-      add: function (item) {
-        items.push(item);
-        save();
-        send(item);
-      },
-      flush: flush,
-      size: function () { return items.length; },
-      retrying: function () { return items.length > 0 && timer !== null; },
-      last: function () { return items.length ? items[items.length - 1] : null; }
-    };
-  }
-  window.JxRetryQueue = JxRetryQueue;
 
   // ---------------------------------------------------------------- session chooser
 
@@ -343,7 +239,7 @@
         body: { session_id: config.session_id, token: item.token, nonce: item.nonce }
       } : item;
     }));
-    queue = JxRetryQueue({
+    queue = window.JxRetryQueue({
       storeKey: pendingKey,
       onAnswer: answered,
       onWaiting: waiting
