@@ -89,11 +89,15 @@ ROUTE_TABLE: list[tuple[str, str, str | frozenset[Role]]] = [
     ("*", "/delegation/*", DELEGATION),
     ("GET", "/judge", frozenset({Role.judge})),
     ("*", "/judge/*", JUDGES),
+    # A score sheet is one judge's (a chief judge who also judges holds the judge role too).
+    ("*", "/judge/sheets/*", frozenset({Role.judge})),
     # The score sheets' service worker holds no data; a tablet fetches it before signing in.
     ("GET", "/judge/sw.js", PUBLIC),
     ("*", "/api/judge/*", frozenset({Role.judge})),
     ("GET", "/chief", frozenset({Role.chief_judge})),
     ("*", "/chief/*", frozenset({Role.chief_judge})),
+    # The chief judge's page refreshes its flags from here (scoped to the trade by the grant).
+    ("GET", "/api/chief/*", frozenset({Role.chief_judge})),
     # The encryption role (加密组) reads which code is whom, through one audited function.
     ("GET", "/encryption", frozenset({Role.encryption})),
     ("*", "/encryption/*", frozenset({Role.encryption})),
@@ -104,6 +108,8 @@ ROUTE_TABLE: list[tuple[str, str, str | frozenset[Role]]] = [
     # The supervisor's read-only views of one competition: pages only, never a form.
     ("GET", "/supervisor/competitions/{competition_id}", frozenset({Role.supervisor})),
     ("GET", "/supervisor/competitions/{competition_id}/*", frozenset({Role.supervisor})),
+    # Their one form: review sampling (复核), where the supervisors record their re-checks.
+    ("POST", "/supervisor/competitions/{competition_id}/review/*", frozenset({Role.supervisor})),
     ("GET", "/me", CONTESTANT),
     ("*", "/me/*", CONTESTANT),
     # Check-in: a clerk's home lists their sessions; a session's desk (counts, photos of its

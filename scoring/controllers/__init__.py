@@ -19,6 +19,22 @@ from competition.web.menus import (
 add_competition_menu_item(MenuItem("trade-stages", "/trade-stages", N_("Trade stages")), SCORING)
 add_supervisor_menu_item(MenuItem("trade-stages", "/trade-stages", N_("Trade stages")))
 
-from scoring.controllers import draw, judges, schemes, sheets, stages  # noqa: E402 - after the menu
+from scoring.controllers import (  # noqa: E402 - after the menu
+    chief,
+    draw,
+    judges,
+    mark_trail,
+    schemes,
+    sheets,
+    stages,
+)
 
-ROUTES = [*stages.ROUTES, *schemes.ROUTES, *judges.ROUTES, *draw.ROUTES, *sheets.ROUTES]
+ROUTES = [
+    *stages.ROUTES,
+    *schemes.ROUTES,
+    *judges.ROUTES,
+    *draw.ROUTES,
+    *sheets.ROUTES,
+    *chief.ROUTES,
+    *mark_trail.ROUTES,
+]

@@ -7,3 +7,5 @@ verified, returned for a re-mark, and the trade's lock.
 - `lock.py`: what is missing before the lock, the lock, and changes after it;
 - `views.py`: what the judge, the chief judge and the supervisor read.
 """
+
+from scoring.sheets import audit_labels  # noqa: F401 - how the audit trail names them
