@@ -24,6 +24,7 @@ from scoring.controllers import (  # noqa: E402 - after the menu
     draw,
     judges,
     mark_trail,
+    review,
     schemes,
     sheets,
     stages,
@@ -37,4 +38,5 @@ ROUTES = [
     *sheets.ROUTES,
     *chief.ROUTES,
     *mark_trail.ROUTES,
+    *review.ROUTES,
 ]
