@@ -84,18 +84,30 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     _serve(host or settings.host, port or settings.port, workers)
 
 
+# Where the demo competition stands after `jiangxin demo --until …`.
+DEMO_STANDS = {
+    "registration": "It stands in registration, open.",
+    "draw": "It stands in check-in and draw: 焊工, 电工, 装配钳工 and 拉面师 are drawn.",
+    "marks": (
+        "It stands in competing and scoring: 焊工 being marked (a sheet returned for a re-mark), "
+        "拉面师 marks complete with disagreement flags, 装配钳工 locked, 电工 not marked yet."
+    ),
+}
+
+
 @main.command(help="Load the demo competition and serve it with one login per role.")
 @click.option("--host", default=None, help="Interface to listen on (JIANGXIN_HOST).")
 @click.option("--port", type=int, default=None, help="Port (JIANGXIN_PORT).")
 @click.option("--no-serve", is_flag=True, help="Only migrate and load the data.")
 @click.option(
     "--until",
-    type=click.Choice(["registration", "draw"]),
-    default="draw",
+    type=click.Choice(["registration", "draw", "marks"]),
+    default="marks",
     show_default=True,
     help=(
-        "How far the demo competition goes: registration (open, contestants in every status) or "
-        "draw (also marking schemes, judges and panels, check-in and several trades drawn)."
+        "How far the demo competition goes: registration (open, contestants in every status), "
+        "draw (also marking schemes, judges and panels, check-in and several trades drawn) or "
+        "marks (also competing, the drawn trades marked: partly, signed, flagged, locked)."
     ),
 )
 def demo(host: str | None, port: int | None, no_serve: bool, until: str) -> None:
@@ -110,10 +122,10 @@ def demo(host: str | None, port: int | None, no_serve: bool, until: str) -> None
         summary = await load_demo()
         # The registered contestants in every status, so every page shows something real.
         registrations = await load_demo_registrations(summary.competition_id)
-        if until == "draw":
+        if until in ("draw", "marks"):
             from scoring.demo import load_demo_scoring
 
-            registrations += await load_demo_scoring(summary.competition_id)
+            registrations += await load_demo_scoring(summary.competition_id, marks=until == "marks")
         return summary, registrations
 
     click.echo(f"Preparing the demo on {settings.database.engine} …")
@@ -123,6 +135,7 @@ def demo(host: str | None, port: int | None, no_serve: bool, until: str) -> None
     click.secho(
         f"\nDemo competition ready ({summary.changes + registrations} records written).", fg="green"
     )
+    click.echo(DEMO_STANDS[until])
     click.echo(
         f"Open http://{host}:{port}/ and sign in with one of these "
         f"(password for all: {DEMO_PASSWORD}):\n"
@@ -378,12 +391,14 @@ async def _import_registrations(
 
 
 def _scoring_commands() -> None:
-    """The scoring package's imports (schemes, judges, sign-in sheets) and the draw."""
+    """The scoring package's imports (schemes, judges, sign-in sheets, marks, theory scores,
+    penalties, completion times) and the draw."""
     from scoring.draw.commands import COMMANDS as draw_commands
+    from scoring.imports.commands import COMMANDS as score_commands
     from scoring.panels.commands import COMMANDS as panel_commands
     from scoring.schemes.commands import COMMANDS as scheme_commands
 
-    for commands in (scheme_commands, panel_commands, draw_commands):
+    for commands in (scheme_commands, panel_commands, draw_commands, score_commands):
         for command in commands["import"]:
             import_group.add_command(command)
         for command in commands["main"]:

@@ -110,7 +110,8 @@ async def _restore_snapshot(variant: str) -> None:
 async def _load(variant: str):
     """The demo competition ("demo": structure and accounts; "full": plus ~300 registered
     contestants across every status; "scoring": plus schemes, judges, panels and the draws of
-    `make demo`), loaded or restored unless it is already there."""
+    `jiangxin demo --until draw`; "marks": plus the marks of `make demo`), loaded or restored
+    unless it is already there."""
     if _state["db"] == variant:
         return _state["demo"]
     if variant in _snapshots:
@@ -121,12 +122,12 @@ async def _load(variant: str):
 
         await truncate_all()
         summary = await load_demo()
-        if variant in ("full", "scoring"):
+        if variant in ("full", "scoring", "marks"):
             await load_demo_registrations(summary.competition_id)
-        if variant == "scoring":
+        if variant in ("scoring", "marks"):
             from scoring.demo import load_demo_scoring
 
-            await load_demo_scoring(summary.competition_id)
+            await load_demo_scoring(summary.competition_id, marks=variant == "marks")
         await _take_snapshot(variant)
         _snapshots[variant] = summary
     _state["demo"] = _snapshots[variant]
@@ -159,11 +160,30 @@ async def demo_full():
 
 @pytest.fixture
 async def demo_scoring():
-    """The demo as `make demo` leaves it: registrations, marking schemes, judges and panels, and
-    several trades drawn (the competition in its check-in and draw phase); may be changed."""
+    """The demo as `jiangxin demo --until draw` leaves it: registrations, marking schemes, judges
+    and panels, and several trades drawn (the competition in its check-in and draw phase); may be
+    changed."""
     summary = await _load("scoring")
     yield summary
     _state["db"] = "dirty"
+
+
+@pytest.fixture
+async def demo_marks():
+    """The demo as `make demo` leaves it: `demo_scoring`'s, then the competition competing and
+    the drawn trades marked — 焊工 partly (a sheet returned), 拉面师 complete with flags, 装配钳工
+    locked, 电工 not marked (scoring/demo/marks.py); may be changed."""
+    summary = await _load("marks")
+    yield summary
+    _state["db"] = "dirty"
+
+
+async def load_variant(variant: str):
+    """The demo data of a fixture by its variant name, for a test that needs a second state
+    (e.g. the draws again, after the marks): the next test restores its own."""
+    summary = await _load(variant)
+    _state["db"] = "dirty"
+    return summary
 
 
 @pytest.fixture(scope="session")
