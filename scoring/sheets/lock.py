@@ -16,6 +16,7 @@ from competition import audit, db
 from competition.audit import Actor
 from competition.errors import Conflict, NotFound, PhaseError, ValidationFailed
 from competition.stages import Mover, Stage
+from scoring import totals
 from scoring.sheets.marks import (
     json_list,
     parse_value,
@@ -127,6 +128,8 @@ async def lock_trade(trade_id: int, *, actor: Actor) -> None:
                 code="lock_not_complete",
             )
         await move_in_transaction(state, Stage.locked, actor=actor, mover=Mover.chief_judge)
+    # The locked marks' totals, which the review sample and the results read.
+    await totals.recompute_trade(trade_id)
 
 
 async def change_locked_mark(
@@ -204,6 +207,8 @@ async def change_locked_mark(
                 },
                 reason=reason,
             )
+    if result == "saved":
+        await totals.recompute_entry(slot_id)
     return result
 
 

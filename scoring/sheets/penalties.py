@@ -27,6 +27,7 @@ from competition.audit import Actor
 from competition.errors import NotFound, PhaseError, ValidationFailed
 from competition.i18n import N_
 from competition.stages import Stage
+from scoring import totals
 from scoring.rules.values import MarkValueError, format_hundredths, read_number
 from scoring.sheets.lock import CHANGE_AFTER_LOCK
 from scoring.sheets.signing import chief_judge_of, slot_codes
@@ -234,6 +235,8 @@ async def add_penalty(
             },
             reason=reason,
         )
+    if after_lock:
+        await totals.recompute_entry(slot_id)
     return penalty_id
 
 
@@ -268,6 +271,8 @@ async def remove_penalty(penalty_id: int, *, actor: Actor, reason: str = "") -> 
             new={"after_lock": after_lock},
             reason=reason,
         )
+    if after_lock:
+        await totals.recompute_entry(old["slot"])
 
 
 async def set_completion_time(
@@ -325,6 +330,8 @@ async def set_completion_time(
             },
             reason=reason,
         )
+    if after_lock:
+        await totals.recompute_entry(slot_id)
     return "saved"
 
 

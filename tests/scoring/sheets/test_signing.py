@@ -17,7 +17,7 @@ from scoring.sheets import lock, marks, signing
 from scoring.sheets.lock import LockRefused
 from scoring.sheets.marks import MarkIn
 from scoring.sheets.signing import SheetIncomplete
-from scoring.tables import Mark, MarkChange, ScoreSheet, SheetStatus
+from scoring.tables import DrawSlot, Mark, MarkChange, ScoreSheet, SheetStatus, Total
 from tests.scoring.sheets.builders import competing_trade, judge_id
 
 
@@ -79,6 +79,14 @@ async def test_the_last_signature_completes_the_trade_and_the_chief_locks_it(dem
     assert caught.value.code == "not_chief_judge"
     await lock.lock_trade(built.trade_id, actor=chief)
     assert await _stage(built.trade_id) == Stage.locked
+    # The lock writes the trade's totals: one per drawn contestant, the practical from every
+    # mark (not complete yet: the theory scores come from the exam system).
+    slots = await DrawSlot.count().where(DrawSlot.trade == built.trade_id)
+    totals = await Total.select(Total.practical_hundredths, Total.complete).where(
+        Total.trade == built.trade_id
+    )
+    assert len(totals) == slots
+    assert all(t["practical_hundredths"] and not t["complete"] for t in totals)
     record = (
         await AuditLog.select(AuditLog.new)
         .where((AuditLog.action == "trade.stage") & (AuditLog.object_id == str(built.trade_id)))
