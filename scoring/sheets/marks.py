@@ -351,6 +351,42 @@ async def set_mark_in_transaction(
         mark_id, old = existing["id"], existing["value_hundredths"]
     else:
         version = 1
+        mark_id, old = None, None
+    trail = (
+        client_id,
+        kind.value,
+        old,
+        value_hundredths,
+        version,
+        reason,
+        device,
+        actor.user_id,
+        actor.name[:100],
+        now,
+    )
+    if mark_id is None and db.is_postgres():
+        # One round trip: the new mark and its trail row (a data-modifying WITH).
+        await db.fetch_rows(
+            "WITH m AS (INSERT INTO mark (slot, aspect, judge, sheet, value_hundredths, "
+            "client_id, version, device, entered_at, entered_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?) RETURNING id) INSERT INTO mark_change (mark, trade, client_id, kind, "
+            "old_hundredths, new_hundredths, version, reason, device, actor_id, actor_name, at) "
+            "SELECT m.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM m",
+            slot_id,
+            aspect_id,
+            judge_id,
+            sheet_id,
+            value_hundredths,
+            client_id,
+            version,
+            device,
+            now,
+            actor.user_id,
+            trade_id,
+            *trail,
+        )
+        return "saved", MarkState(slot_id, aspect_id, value_hundredths, version, now)
+    if mark_id is None:
         rows = await db.fetch_rows(
             "INSERT INTO mark (slot, aspect, judge, sheet, value_hundredths, client_id, version, "
             "device, entered_at, entered_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -365,23 +401,14 @@ async def set_mark_in_transaction(
             now,
             actor.user_id,
         )
-        mark_id, old = rows[0][0], None
+        mark_id = rows[0][0]
     await db.fetch_rows(
         "INSERT INTO mark_change (mark, trade, client_id, kind, old_hundredths, new_hundredths, "
         "version, reason, device, actor_id, actor_name, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
         "?, ?, ?)",
         mark_id,
         trade_id,
-        client_id,
-        kind.value,
-        old,
-        value_hundredths,
-        version,
-        reason,
-        device,
-        actor.user_id,
-        actor.name[:100],
-        now,
+        *trail,
     )
     return "saved", MarkState(slot_id, aspect_id, value_hundredths, version, now)
 
@@ -398,23 +425,40 @@ async def applied_change(client_id: str) -> dict[str, Any] | None:
 
 async def cells_entered(sheet: SheetFacts) -> int:
     """Cells of the sheet with a value: the judge's own Judgement marks and the panel's
-    Measurement values, on the sheet's slots."""
+    Measurement values, on the sheet's slots. Counted by the database (index-only on
+    `uq_mark_slot_aspect_judge` / `_panel`): one row back, however full the session is."""
     if not sheet.slots:
         return 0
     aspects = await scheme_aspects(sheet.scheme_id)
-    rows = await db.fetch_rows(
-        "SELECT m.slot, m.aspect, m.judge FROM mark m JOIN draw_slot d ON d.id = m.slot "
-        "WHERE d.session = ? AND (m.judge = ? OR m.judge IS NULL)",
-        sheet.session_id,
-        sheet.judge_id,
-    )
+    judged = [a.id for a in aspects.values() if a.is_judgement]
+    measured = [a.id for a in aspects.values() if not a.is_judgement]
+    slots = sorted(sheet.slots)
+    if db.is_postgres():
+        rows = await db.fetch_rows(
+            "SELECT (SELECT count(*) FROM mark WHERE slot = ANY(?::int[]) AND aspect = "
+            "ANY(?::int[]) AND judge = ?) + (SELECT count(*) FROM mark WHERE slot = "
+            "ANY(?::int[]) AND aspect = ANY(?::int[]) AND judge IS NULL)",
+            slots,
+            judged,
+            sheet.judge_id,
+            slots,
+            measured,
+        )
+        return rows[0][0]
     count = 0
-    for slot, aspect_id, judge in rows:
-        aspect = aspects.get(aspect_id)
-        if aspect is None or slot not in sheet.slots:
-            continue
-        if (judge is None) != aspect.is_judgement:
-            count += 1
+    # SQLite: IN lists, a session's slots at a time under its variable limit.
+    for start in range(0, len(slots), 400):
+        part = slots[start : start + 400]
+        for ids, owner in ((judged, "judge = ?"), (measured, "judge IS NULL")):
+            if not ids:
+                continue
+            args = [*part, *ids] + ([sheet.judge_id] if owner == "judge = ?" else [])
+            rows = await db.fetch_rows(
+                f"SELECT count(*) FROM mark WHERE slot IN ({','.join('?' * len(part))}) AND "  # noqa: S608
+                f"aspect IN ({','.join('?' * len(ids))}) AND {owner}",
+                *args,
+            )
+            count += rows[0][0]
     return count
 
 
@@ -458,61 +502,44 @@ async def put_mark(mark: MarkIn, *, actor: Actor) -> MarkOutcome:
     sheet: SheetFacts | None = None
     try:
         _check_client_id(mark.client_id, mark.device)
-        sheet = await sheet_facts(mark.sheet_id)
-        if sheet.judge_user != actor.user_id:
-            raise PermissionDenied("This is another judge's sheet.", code="not_your_sheet")
-        aspect = await check_cell(sheet, mark.slot_id, mark.aspect_id)
-        value = parse_value(aspect, mark.value)
-        judge_id = sheet.judge_id if aspect.is_judgement else None
-        done = await applied_change(mark.client_id)
-        if done is not None:
-            same = (
-                done["slot"] == mark.slot_id
-                and done["aspect"] == mark.aspect_id
-                and done["judge"] == judge_id
-                and done["new_hundredths"] == value
-            )
-            if not same:
-                raise Conflict(
-                    "This client id was already used for another mark: a changed value needs "
-                    "a new client id.",
-                    code="client_id_reused",
-                )
-            state = MarkState(
-                done["slot"],
-                done["aspect"],
-                done["value_hundredths"],
-                done["version"],
-                _timestamp(done["entered_at"]),
-            )
-            return MarkOutcome(
-                "repeat", state, await cells_entered(sheet), await cells_expected(sheet)
-            )
         for attempt in range(ATTEMPTS):
             try:
                 async with db.transaction():
+                    # The sheet is read once, locked (FOR SHARE), and every check runs on it.
                     sheet = await sheet_facts(mark.sheet_id, lock=True)
-                    check_sheet_open(sheet)
-                    if not aspect.is_judgement and await _measurement_fixed(
-                        sheet, mark.slot_id, aspect.id, value
-                    ):
-                        raise PhaseError(
-                            "Another judge of the panel has signed a sheet with this value: "
-                            "ask the chief judge to return it before it changes.",
-                            code="measurement_signed",
+                    if sheet.judge_user != actor.user_id:
+                        raise PermissionDenied(
+                            "This is another judge's sheet.", code="not_your_sheet"
                         )
-                    result, state = await set_mark_in_transaction(
-                        trade_id=sheet.trade_id,
-                        slot_id=mark.slot_id,
-                        aspect_id=mark.aspect_id,
-                        judge_id=judge_id,
-                        value_hundredths=value,
-                        client_id=mark.client_id,
-                        actor=actor,
-                        sheet_id=sheet.id,
-                        base_version=mark.base_version,
-                        device=mark.device,
-                    )
+                    aspect = await check_cell(sheet, mark.slot_id, mark.aspect_id)
+                    value = parse_value(aspect, mark.value)
+                    judge_id = sheet.judge_id if aspect.is_judgement else None
+                    done = await applied_change(mark.client_id)
+                    if done is not None:
+                        state = _repeat_state(done, mark, judge_id, value)
+                        result = "repeat"
+                    else:
+                        check_sheet_open(sheet)
+                        if not aspect.is_judgement and await _measurement_fixed(
+                            sheet, mark.slot_id, aspect.id, value
+                        ):
+                            raise PhaseError(
+                                "Another judge of the panel has signed a sheet with this "
+                                "value: ask the chief judge to return it before it changes.",
+                                code="measurement_signed",
+                            )
+                        result, state = await set_mark_in_transaction(
+                            trade_id=sheet.trade_id,
+                            slot_id=mark.slot_id,
+                            aspect_id=mark.aspect_id,
+                            judge_id=judge_id,
+                            value_hundredths=value,
+                            client_id=mark.client_id,
+                            actor=actor,
+                            sheet_id=sheet.id,
+                            base_version=mark.base_version,
+                            device=mark.device,
+                        )
                 break
             except DomainError:
                 raise
@@ -523,13 +550,7 @@ async def put_mark(mark: MarkIn, *, actor: Actor) -> MarkOutcome:
                 # retry that arrived at the same moment: read again and answer from that.
                 done = await applied_change(mark.client_id)
                 if done is not None:
-                    state = MarkState(
-                        done["slot"],
-                        done["aspect"],
-                        done["value_hundredths"],
-                        done["version"],
-                        _timestamp(done["entered_at"]),
-                    )
+                    state = _repeat_state(done, mark, judge_id, value)
                     return MarkOutcome(
                         "repeat", state, await cells_entered(sheet), await cells_expected(sheet)
                     )
@@ -539,3 +560,25 @@ async def put_mark(mark: MarkIn, *, actor: Actor) -> MarkOutcome:
     except DomainError as exc:
         await _refused(exc, mark, actor, sheet)
         raise
+
+
+def _repeat_state(done: dict[str, Any], mark: MarkIn, judge_id: int | None, value: int):
+    same = (
+        done["slot"] == mark.slot_id
+        and done["aspect"] == mark.aspect_id
+        and done["judge"] == judge_id
+        and done["new_hundredths"] == value
+    )
+    if not same:
+        raise Conflict(
+            "This client id was already used for another mark: a changed value needs a new "
+            "client id.",
+            code="client_id_reused",
+        )
+    return MarkState(
+        done["slot"],
+        done["aspect"],
+        done["value_hundredths"],
+        done["version"],
+        _timestamp(done["entered_at"]),
+    )
