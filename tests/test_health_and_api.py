@@ -13,7 +13,7 @@ from competition.demo.loader import parse_events, read
 from competition.errors import PhaseError
 from competition.i18n import current_locale, translate_error
 from competition.phases import check_transition
-from competition.tables import AuditLog, Competition, CompetitionSession, Role
+from competition.tables import AuditLog, Competition, CompetitionSession, Role, Trade
 from tests.support import csrf_token, login, post_json
 from tests.test_route_guards import DEMO_USERS, audience_of
 
@@ -242,7 +242,13 @@ async def test_every_status_the_api_answers_is_documented_and_each_documented_on
     does, with the documented body; and a battery of bad requests answers no status the
     schema does not list."""
     schema = app.openapi_schema.to_schema()
-    ids = {"competition_id": str(demo_mutable.competition_id)}
+    trade = await Trade.select(Trade.id).where(Trade.code == "T001").first()
+    # No sheet exists in this demo: a sheet's operations answer for an id that is not there.
+    ids = {
+        "competition_id": str(demo_mutable.competition_id),
+        "trade_id": str(trade["id"]),
+        "sheet_id": "1",
+    }
     unknown = dict.fromkeys(ids, "999999")
     session = await CompetitionSession.select(CompetitionSession.id).first()
     scan = {"session_id": session["id"], "token": "not-a-ticket", "nonce": "n-1"}

@@ -47,4 +47,13 @@ LIMITS: dict[str, Limits] = {
     # Paper sign-in sheets (scoring/draw/signin_sheet.py): one row per contestant, every trade
     # of a competition in one file at most a few tens of thousands of rows.
     "signin": Limits(max_bytes=5 * MB, max_rows=50_000, max_unpacked_bytes=50 * MB),
+    # Score imports (scoring/imports/). Paper marks: a fallback for some sessions, each row a
+    # mark written through the tablet's checks, so tens of thousands at most.
+    "marks": Limits(max_bytes=10 * MB, max_rows=50_000, max_unpacked_bytes=100 * MB),
+    # Theory and oral scores from the exam system, and completion times: one row per
+    # contestant, 200,000 in a competition (~10 MB of xlsx, ~100 MB of XML).
+    "theory": Limits(max_bytes=30 * MB, max_rows=250_000, max_unpacked_bytes=300 * MB),
+    "times": Limits(max_bytes=30 * MB, max_rows=250_000, max_unpacked_bytes=300 * MB),
+    # Penalties: a few a trade.
+    "penalties": Limits(max_bytes=5 * MB, max_rows=20_000, max_unpacked_bytes=50 * MB),
 }

@@ -26,6 +26,7 @@ from scoring.controllers import (  # noqa: E402 - after the menu
     mark_trail,
     review,
     schemes,
+    score_imports,
     sheets,
     stages,
 )
@@ -39,4 +40,5 @@ ROUTES = [
     *chief.ROUTES,
     *mark_trail.ROUTES,
     *review.ROUTES,
+    *score_imports.ROUTES,
 ]

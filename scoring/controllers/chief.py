@@ -39,6 +39,7 @@ from scoring.sheets.audit_labels import PENALTY_KIND_LABELS
 from scoring.sheets.lock import LockRefused
 from scoring.sheets.marks import scheme_aspects, sheet_facts
 from scoring.sheets.views import status_label
+from scoring.stages import trade_state
 from scoring.tables import PenaltyKind
 
 BASE = "/chief/trades/{trade_id:int}"
@@ -349,6 +350,7 @@ class ChiefApi(Controller):
         ),
     )
     async def progress(self, request: Request, trade_id: FromPath[int]) -> ChiefProgress:
+        await trade_state(trade_id)  # 404 for no such trade (trades are public)
         require_chief_grant(request.user, trade_id)
         found = await chief.progress(trade_id)
         now = clock.now()

@@ -473,6 +473,7 @@ def test_a_grid_refuses_formula_cells_and_text_a_spreadsheet_would_run_once_per_
 def test_every_limit_is_in_one_table():
     assert set(uploads.LIMITS) == {
         "structure", "registrations", "award_history", "judges", "schemes", "signin",
+        "marks", "theory", "times", "penalties",
     }  # fmt: skip
     registrations = uploads.LIMITS["registrations"]
     assert (registrations.max_mb, registrations.max_rows) == (50, 250_000)
