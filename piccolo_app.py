@@ -5,7 +5,12 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig, table_finder
 
 APP_NAME = "jiangxin"
-TABLE_MODULES = ["competition.tables", "registration.tables", "scoring.tables"]
+TABLE_MODULES = [
+    "competition.tables",
+    "registration.tables",
+    "scoring.tables",
+    "competition.results.tables",
+]
 
 APP_CONFIG = AppConfig(
     app_name=APP_NAME,

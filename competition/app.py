@@ -24,6 +24,7 @@ from competition.controllers import (
     setup_pages,
     users,
 )
+from competition.results import controllers as results_controllers
 from competition.web.access import PUBLIC, access_guard
 from competition.web.errors import EXCEPTION_HANDLERS
 from competition.web.middleware import context_middleware
@@ -59,6 +60,7 @@ def route_handlers() -> list:
         *users.ROUTES,
         *registration_controllers.ROUTES,
         *scoring_controllers.ROUTES,
+        *results_controllers.ROUTES,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], opt=PUBLIC, name="static"
         ),

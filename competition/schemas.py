@@ -34,6 +34,24 @@ TIE_BREAKERS: dict[str, Msg] = {
     "theory": N_("Higher theory score"),
     "oral": N_("Higher oral defence score"),
     "completion_time": N_("Shorter completion time"),
+    # Ends the chain: entries still tied share the place (they do so at the end of any chain).
+    "shared": N_("Shared place"),
+}
+
+# 获奖名额取整: how a share of N contestants becomes a whole number of awards.
+AWARD_ROUNDINGS: dict[str, Msg] = {
+    "floor": N_("Round down"),
+    "half_up": N_("Round half up"),
+    "ceiling": N_("Round up"),
+}
+# WorldSkills view: the spread the 700 scale divides by.
+WORLDSKILLS_SPREADS: dict[str, Msg] = {
+    "sd": N_("Standard deviation"),
+    "mad": N_("Median absolute deviation × 1.4826"),
+}
+WORLDSKILLS_SCOPES: dict[str, Msg] = {
+    "trade": N_("The whole trade"),
+    "group": N_("Each group"),
 }
 
 EVENT_NAMES: dict[EventKind, Msg] = {
@@ -58,15 +76,21 @@ class Eligibility(msgspec.Struct, frozen=True):
     bar_previous_first_prize: bool = True
 
 
-class TitleRule(msgspec.Struct, frozen=True):  # e.g. 省技术能手 for the top 3
+class TitleRule(msgspec.Struct, frozen=True):  # 称号, e.g. 省技术能手 for places 1–3
     title: str
-    top: int
+    top: int  # the last place that earns it
+    from_place: int = 1
+    # Whole marks; None: the trade's award minimum.
+    min_score: int | None = None
+    groups: list[str] = msgspec.field(default_factory=list)  # empty: every group
 
 
-class PromotionBand(msgspec.Struct, frozen=True):  # e.g. ranks 1–3 → level 1 (高级技师)
+class PromotionBand(msgspec.Struct, frozen=True):  # 晋升, e.g. places 1–3 → level 1 (高级技师)
     level: int
     from_rank: int
     to_rank: int
+    min_score: int | None = None
+    groups: list[str] = msgspec.field(default_factory=list)
 
 
 class AwardRules(msgspec.Struct, frozen=True):
@@ -76,9 +100,12 @@ class AwardRules(msgspec.Struct, frozen=True):
     second: int = 20
     third: int = 30
     min_score: int = 60
+    rounding: Literal["floor", "half_up", "ceiling"] = "floor"
     titles: list[TitleRule] = msgspec.field(default_factory=list)
     promotions: list[PromotionBand] = msgspec.field(default_factory=list)
     worldskills_view: bool = False
+    worldskills_scope: Literal["trade", "group"] = "trade"
+    worldskills_spread: Literal["sd", "mad"] = "sd"
 
 
 class JudgeRule(msgspec.Struct, frozen=True):
@@ -228,17 +255,24 @@ def check_awards(rules: AwardRules) -> AwardRules:
         raise _fail("awards", "Award percentages add up to more than 100.")
     if not 0 <= rules.min_score <= 100:
         raise _fail("min_award_score", "The minimum award score is between 0 and 100.")
+    if rules.rounding not in AWARD_ROUNDINGS:
+        raise _fail("award_rounding", "Unknown rounding.")
     for band in rules.promotions:
         if band.level not in SKILL_LEVELS or not 1 <= band.from_rank <= band.to_rank:
             raise _fail("awards", "A promotion band needs a skill level and ranks from ≤ to.")
-    if any(t.top < 1 or not t.title.strip() for t in rules.titles):
+    if any(t.top < t.from_place or t.from_place < 1 or not t.title.strip() for t in rules.titles):
         raise _fail("awards", "A title needs a name and a number of contestants.")
+    for item in (*rules.titles, *rules.promotions):
+        if item.min_score is not None and not 0 <= item.min_score <= 100:
+            raise _fail("min_award_score", "The minimum award score is between 0 and 100.")
     return rules
 
 
 def check_tie_break(chain: tuple[str, ...]) -> tuple[str, ...]:
     if len(set(chain)) != len(chain) or any(c not in TIE_BREAKERS for c in chain):
         raise _fail("tie_break", "Each tie-breaker is one of the listed ones, used once.")
+    if "shared" in chain[:-1]:
+        raise _fail("tie_break", "“Shared place” ends the chain: nothing can come after it.")
     return chain
 
 
@@ -255,6 +289,15 @@ def check_judge_rule(rule: JudgeRule) -> JudgeRule:
 def check_trade(trade: TradeIn) -> TradeIn:
     if trade.max_entries is not None and trade.max_entries < 0:
         raise _fail("max_entries", "The cap cannot be negative.")
+    groups = check_groups(trade.groups)
+    for item in (*trade.awards.titles, *trade.awards.promotions):
+        unknown = [g for g in item.groups if g not in groups]
+        if unknown:
+            raise _fail(
+                "awards",
+                "A title or promotion names a group the trade does not have: {groups}.",
+                groups="、".join(unknown),
+            )
     return msgspec.structs.replace(
         trade,
         code=check_code(trade.code),

@@ -18,10 +18,13 @@ from competition import structure
 from competition.errors import NotFound
 from competition.i18n import N_, gettext
 from competition.schemas import (
+    AWARD_ROUNDINGS,
     EVENT_NAMES,
     JUDGE_RULES,
     SKILL_LEVELS,
     TIE_BREAKERS,
+    WORLDSKILLS_SCOPES,
+    WORLDSKILLS_SPREADS,
     AwardRules,
     DelegationIn,
     Eligibility,
@@ -54,8 +57,13 @@ from competition.web.templating import delegation_kind_label
 
 # 职工组,学生组 / 职工组、学生组 / 职工组；学生组: whatever separator the organizer types.
 GROUP_SEPARATORS = re.compile(r"[,，、;；\n]+")
-TITLE_LINE = re.compile(r"^(?P<title>.+?)\s*[:：]\s*(?:top|前)?\s*(?P<top>\d+)\s*名?$", re.I)
-BAND_LINE = re.compile(r"^(?P<level>\d)\s*[:：]\s*(?P<start>\d+)\s*(?:[-–—~～至]\s*(?P<end>\d+))?$")
+# A title or promotion line may end in its own minimum score ("≥70") and the groups it is
+# limited to ("@职工组,学生组").
+_PLACES = r"(?P<start>\d+)\s*(?:[-–—~～至]\s*(?P<end>\d+))?\s*名?"
+_LIMITS = r"(?:\s*(?:≥|>=)\s*(?P<min>\d+))?(?:\s*[@＠]\s*(?P<groups>.+))?"
+TITLE_LINE = re.compile(r"^(?P<title>.+?)\s*[:：]\s*(?:top|前)?\s*" + _PLACES + _LIMITS + "$", re.I)
+BAND_LINE = re.compile(r"^(?P<level>\d)\s*[:：]\s*(?:前)?\s*" + _PLACES + _LIMITS + "$")
+GROUP_SEPARATORS = re.compile(r"[,，、/;；\s]+")
 TIE_BREAK_SLOTS = len(TIE_BREAKERS)
 EVENT_ORDER = (EventKind.theory, EventKind.practical, EventKind.oral)
 MAX_GENERATED_STATIONS = 500
@@ -244,19 +252,28 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.replace("\r", "").split("\n") if line.strip()]
 
 
+def _line_limits(match: re.Match) -> dict[str, Any]:
+    groups = [g for g in GROUP_SEPARATORS.split(match["groups"] or "") if g]
+    return {"min_score": int(match["min"]) if match["min"] else None, "groups": groups}
+
+
 def parse_titles(text: str) -> list[TitleRule] | None:
-    """ "省技术能手:3" a line (also "：", "top 3", "前3名"); None when a line has another shape."""
+    """ "省技术能手:3" a line for places 1–3 (also "：", "top 3", "前3名"), or "…:4-6" for places
+    4–6, optionally "≥70" and "@职工组"; None when a line has another shape."""
     titles = []
     for line in _lines(text):
         match = TITLE_LINE.match(line)
         if match is None:
             return None
-        titles.append(TitleRule(title=match["title"].strip(), top=int(match["top"])))
+        start, end = int(match["start"]), match["end"]
+        place_range = {"from_place": start, "top": int(end)} if end else {"top": start}
+        titles.append(TitleRule(title=match["title"].strip(), **place_range, **_line_limits(match)))
     return titles
 
 
 def parse_promotions(text: str) -> list[PromotionBand] | None:
-    """ "1:1-3" a line: skill level, then ranks from–to (a single rank is allowed)."""
+    """ "1:1-3" a line: skill level, then places from–to (a single place is allowed),
+    optionally "≥70" and "@职工组"."""
     bands = []
     for line in _lines(text):
         match = BAND_LINE.match(line)
@@ -264,8 +281,26 @@ def parse_promotions(text: str) -> list[PromotionBand] | None:
             return None
         start = int(match["start"])
         end = int(match["end"]) if match["end"] else start
-        bands.append(PromotionBand(level=int(match["level"]), from_rank=start, to_rank=end))
+        bands.append(
+            PromotionBand(
+                level=int(match["level"]), from_rank=start, to_rank=end, **_line_limits(match)
+            )
+        )
     return bands
+
+
+def _limits_text(item: TitleRule | PromotionBand) -> str:
+    text = f" ≥{item.min_score}" if item.min_score is not None else ""
+    return text + (" @" + ",".join(item.groups) if item.groups else "")
+
+
+def title_line(title: TitleRule) -> str:
+    places = str(title.top) if title.from_place == 1 else f"{title.from_place}-{title.top}"
+    return f"{title.title}:{places}{_limits_text(title)}"
+
+
+def promotion_line(band: PromotionBand) -> str:
+    return f"{band.level}:{band.from_rank}-{band.to_rank}{_limits_text(band)}"
 
 
 def read_trade(data: dict[str, str]) -> TradeIn:
@@ -310,9 +345,14 @@ def read_trade(data: dict[str, str]) -> TradeIn:
         second=shares[1],
         third=shares[2],
         min_score=min_score,
+        rounding=form.choice("award_rounding", AWARD_ROUNDINGS, required=False) or "floor",  # type: ignore[arg-type]
         titles=titles or [],
         promotions=promotions or [],
         worldskills_view=form.flag("worldskills_view"),
+        worldskills_scope=form.choice("worldskills_scope", WORLDSKILLS_SCOPES, required=False)
+        or "trade",  # type: ignore[arg-type]
+        worldskills_spread=form.choice("worldskills_spread", WORLDSKILLS_SPREADS, required=False)
+        or "sd",  # type: ignore[arg-type]
     )
     tie_break = tuple(
         value
@@ -383,9 +423,12 @@ def trade_values(trade: TradeIn) -> dict[str, str]:
         "award_second": _text(awards.second),
         "award_third": _text(awards.third),
         "min_award_score": _text(awards.min_score),
-        "titles": "\n".join(f"{t.title}:{t.top}" for t in awards.titles),
-        "promotions": "\n".join(f"{b.level}:{b.from_rank}-{b.to_rank}" for b in awards.promotions),
+        "award_rounding": awards.rounding,
+        "titles": "\n".join(title_line(t) for t in awards.titles),
+        "promotions": "\n".join(promotion_line(b) for b in awards.promotions),
         "worldskills_view": "1" if awards.worldskills_view else "",
+        "worldskills_scope": awards.worldskills_scope,
+        "worldskills_spread": awards.worldskills_spread,
         "judge_rule": judge.rule,
         "judge_rule_version": _text(judge.version),
         "judgement_tolerance": _text(judge.judgement_tolerance),
@@ -636,3 +679,7 @@ def delegation_kind_choices() -> list[tuple[str, str]]:
 
 def award_mode_choices() -> list[tuple[str, str]]:
     return [(key, gettext(label)) for key, label in AWARD_MODES.items()]
+
+
+def labelled_choices(labels: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(key, gettext(label)) for key, label in labels.items()]

@@ -24,6 +24,7 @@ import pytest
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
+from competition.results.tables import Appeal
 from competition.tables import (
     CompetitionSession,
     Delegation,
@@ -110,6 +111,8 @@ ROUTE_TABLE: list[tuple[str, str, str | frozenset[Role]]] = [
     ("GET", "/supervisor/competitions/{competition_id}/*", frozenset({Role.supervisor})),
     # Their one form: review sampling (复核), where the supervisors record their re-checks.
     ("POST", "/supervisor/competitions/{competition_id}/review/*", frozenset({Role.supervisor})),
+    # …and the ruling on an appeal (申诉), with its reason.
+    ("POST", "/supervisor/competitions/{competition_id}/appeals/*", frozenset({Role.supervisor})),
     ("GET", "/me", CONTESTANT),
     ("*", "/me/*", CONTESTANT),
     # Check-in: a clerk's home lists their sessions; a session's desk (counts, photos of its
@@ -259,6 +262,10 @@ async def path_values(competition_id: int, *, user_id: int) -> dict[str, str]:
 
     values = {
         "sheet_id": str(await optional_id(ScoreSheet)),
+        # The demo publishes nothing by default here: an unknown version or appeal answers 404
+        # past the guard, which is what this test looks at.
+        "version": "1",
+        "appeal_id": str(await optional_id(Appeal)),
         "competition_id": str(competition_id),
         "trade_id": await first_id(
             Trade, Trade.competition == competition_id, Trade.code == "T001"

@@ -22,7 +22,13 @@ from competition.clock import DISPLAY_TIMEZONE
 from competition.errors import Conflict, DomainError, NotFound
 from competition.i18n import gettext, ngettext, translate_error, translate_field_errors
 from competition.phases import STRUCTURE_EDITABLE, Phase
-from competition.schemas import QuotaIn, StationIn
+from competition.schemas import (
+    AWARD_ROUNDINGS,
+    WORLDSKILLS_SCOPES,
+    WORLDSKILLS_SPREADS,
+    QuotaIn,
+    StationIn,
+)
 from competition.setup_forms import (
     TIE_BREAK_SLOTS,
     Options,
@@ -35,6 +41,7 @@ from competition.setup_forms import (
     event_choices,
     industry_values,
     judge_rule_choices,
+    labelled_choices,
     load_options,
     load_row,
     new_trade_values,
@@ -341,6 +348,9 @@ class TradePages(SetupPages):
             "judge_rules": judge_rule_choices(),
             "tie_breakers": tie_breaker_choices(),
             "award_modes": award_mode_choices(),
+            "award_roundings": labelled_choices(AWARD_ROUNDINGS),
+            "worldskills_scopes": labelled_choices(WORLDSKILLS_SCOPES),
+            "worldskills_spreads": labelled_choices(WORLDSKILLS_SPREADS),
             "tie_break_slots": range(1, TIE_BREAK_SLOTS + 1),
         }
 

@@ -73,6 +73,15 @@ def number(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
+def hundredths(value: int | None) -> str:
+    """A mark or total kept in hundredths as shown: 8512 → 85.12, -50 → -0.50, None → —."""
+    if value is None:
+        return "—"
+    sign = "-" if value < 0 else ""
+    whole, part = divmod(abs(int(value)), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
 def cap(value: int | None) -> str:
     """A quota's or a cap's number; None is unlimited (不限)."""
     return gettext("unlimited") if value is None else str(value)
@@ -105,7 +114,12 @@ def build_environment() -> Environment:
         Role=Role,
     )
     env.filters.update(
-        datetime=format_datetime, date=format_date, localtime=local_time, number=number, cap=cap
+        datetime=format_datetime,
+        date=format_date,
+        localtime=local_time,
+        number=number,
+        cap=cap,
+        hundredths=hundredths,
     )
     return env
 

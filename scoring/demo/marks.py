@@ -25,13 +25,15 @@ import random
 from dataclasses import dataclass, field
 
 from competition import services
+from competition import spreadsheets as kit
 from competition.audit import Actor
 from competition.db import transaction
 from competition.phases import Phase
 from competition.stages import Mover, Stage
-from competition.tables import Competition, Trade
+from competition.tables import Competition, Trade, User
 from scoring import stages
 from scoring.demo.draw import DEMO_ACTOR
+from scoring.imports import theory
 from scoring.rules.values import format_hundredths
 from scoring.sheets import lock, penalties, signing
 from scoring.sheets.marks import AspectFacts, MarkIn, json_list, put_mark, scheme_aspects
@@ -349,6 +351,24 @@ async def _mark_partial(m: _Marking) -> None:
 
 
 SCENES = {LOCKED: _mark_locked, FLAGGED: _mark_flagged, PARTIAL: _mark_partial}
+# The trades whose theory scores (理论成绩) arrive from the exam system before their lock, through
+# the theory import as an organizer would upload them, so their totals are complete.
+THEORY_TRADES = (LOCKED, FLAGGED)
+
+
+async def _theory_scores(competition_id: int, m: _Marking) -> None:
+    rng = random.Random(f"{MARKS_SEED}-theory-{m.code}")  # noqa: S311 - demo data
+    rows = await DrawSlot.select(DrawSlot.entry.ticket_number).where(DrawSlot.trade == m.trade_id)
+    lines = [["准考证号", "成绩", "项目"]]
+    for row in sorted(rows, key=lambda r: r["entry.ticket_number"]):
+        lines.append(
+            [row["entry.ticket_number"], format_hundredths(rng.randint(5800, 9650)), "理论"]
+        )
+    plan = await theory.read_plan(competition_id, kit.csv_bytes(lines), trade_id=m.trade_id)
+    organizer = await User.select(User.id).where(User.username == "organizer").first()
+    actor = Actor(user_id=organizer["id"], name="organizer") if organizer else DEMO_ACTOR
+    await theory.commit(competition_id, plan, actor=actor, filename="理论成绩.csv")
+    m.written += len(lines) - 1
 
 
 async def _to_competing(competition_id: int) -> int:
@@ -378,6 +398,8 @@ async def load_demo_marks(competition_id: int) -> int:
             marking = await _marking(trade["id"], trade["code"])
             written += 1
             scene = SCENES.get(trade["code"])
+            if marking is not None and trade["code"] in THEORY_TRADES:
+                await _theory_scores(competition_id, marking)
             if marking is not None and scene is not None:
                 await scene(marking)
                 written += marking.written

@@ -1,0 +1,5 @@
+"""api"""
+
+from __future__ import annotations
+
+ROUTES: list = []

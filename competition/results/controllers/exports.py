@@ -1,0 +1,5 @@
+"""exports"""
+
+from __future__ import annotations
+
+ROUTES: list = []

@@ -1,0 +1,5 @@
+"""mine"""
+
+from __future__ import annotations
+
+ROUTES: list = []

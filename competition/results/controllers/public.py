@@ -1,0 +1,5 @@
+"""public"""
+
+from __future__ import annotations
+
+ROUTES: list = []
