@@ -408,5 +408,16 @@ def _scoring_commands() -> None:
 _scoring_commands()
 
 
+def _results_commands() -> None:
+    """The results' exports (competition/results/commands.py)."""
+    from competition.results.commands import COMMANDS
+
+    for command in COMMANDS["main"]:
+        main.add_command(command)
+
+
+_results_commands()
+
+
 if __name__ == "__main__":
     main()

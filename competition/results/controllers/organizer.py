@@ -40,7 +40,7 @@ MEDAL_LABELS = {
 AWARD_LABELS = {1: N_("First prize"), 2: N_("Second prize"), 3: N_("Third prize")}
 # The fields `publication.compare` reports, as a version's comparison names them.
 FIELD_LABELS = {
-    "total": N_("Total"),
+    "total": N_("Total score"),
     "place": N_("Place"),
     "award": N_("Award"),
     "title": N_("Title"),
