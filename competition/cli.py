@@ -92,6 +92,12 @@ DEMO_STANDS = {
         "It stands in competing and scoring: 焊工 being marked (a sheet returned for a re-mark), "
         "拉面师 marks complete with disagreement flags, 装配钳工 locked, 电工 not marked yet."
     ),
+    "results": (
+        "It stands in competing and scoring, with results: 焊工 being marked (a sheet returned "
+        "for a re-mark), 拉面师 marks complete with disagreement flags (lock, decrypt, review and "
+        "publish it from the pages), 电工 not marked yet, and 装配钳工 decrypted and published "
+        "on the notice board with one appeal waiting for the supervisor."
+    ),
 }
 
 
@@ -101,13 +107,14 @@ DEMO_STANDS = {
 @click.option("--no-serve", is_flag=True, help="Only migrate and load the data.")
 @click.option(
     "--until",
-    type=click.Choice(["registration", "draw", "marks"]),
-    default="marks",
+    type=click.Choice(["registration", "draw", "marks", "results"]),
+    default="results",
     show_default=True,
     help=(
         "How far the demo competition goes: registration (open, contestants in every status), "
         "draw (also marking schemes, judges and panels, check-in and several trades drawn) or "
-        "marks (also competing, the drawn trades marked: partly, signed, flagged, locked)."
+        "marks (also competing, the drawn trades marked: partly, signed, flagged, locked) or "
+        "results (also one trade decrypted, reviewed and published, with an appeal)."
     ),
 )
 def demo(host: str | None, port: int | None, no_serve: bool, until: str) -> None:
@@ -122,10 +129,16 @@ def demo(host: str | None, port: int | None, no_serve: bool, until: str) -> None
         summary = await load_demo()
         # The registered contestants in every status, so every page shows something real.
         registrations = await load_demo_registrations(summary.competition_id)
-        if until in ("draw", "marks"):
+        if until in ("draw", "marks", "results"):
             from scoring.demo import load_demo_scoring
 
-            registrations += await load_demo_scoring(summary.competition_id, marks=until == "marks")
+            registrations += await load_demo_scoring(
+                summary.competition_id, marks=until in ("marks", "results")
+            )
+        if until == "results":
+            from competition.results.demo import load_demo_results
+
+            registrations += await load_demo_results(summary.competition_id)
         return summary, registrations
 
     click.echo(f"Preparing the demo on {settings.database.engine} …")

@@ -110,7 +110,8 @@ async def _restore_snapshot(variant: str) -> None:
 async def _load(variant: str):
     """The demo competition ("demo": structure and accounts; "full": plus ~300 registered
     contestants across every status; "scoring": plus schemes, judges, panels and the draws of
-    `jiangxin demo --until draw`; "marks": plus the marks of `make demo`), loaded or restored
+    `jiangxin demo --until draw`; "marks": plus the marks; "results": plus the published trade
+    of `make demo`), loaded or restored
     unless it is already there."""
     if _state["db"] == variant:
         return _state["demo"]
@@ -122,12 +123,16 @@ async def _load(variant: str):
 
         await truncate_all()
         summary = await load_demo()
-        if variant in ("full", "scoring", "marks"):
+        if variant in ("full", "scoring", "marks", "results"):
             await load_demo_registrations(summary.competition_id)
-        if variant in ("scoring", "marks"):
+        if variant in ("scoring", "marks", "results"):
             from scoring.demo import load_demo_scoring
 
-            await load_demo_scoring(summary.competition_id, marks=variant == "marks")
+            await load_demo_scoring(summary.competition_id, marks=variant != "scoring")
+        if variant == "results":
+            from competition.results.demo import load_demo_results
+
+            await load_demo_results(summary.competition_id)
         await _take_snapshot(variant)
         _snapshots[variant] = summary
     _state["demo"] = _snapshots[variant]
@@ -174,6 +179,15 @@ async def demo_marks():
     the drawn trades marked — 焊工 partly (a sheet returned), 拉面师 complete with flags, 装配钳工
     locked, 电工 not marked (scoring/demo/marks.py); may be changed."""
     summary = await _load("marks")
+    yield summary
+    _state["db"] = "dirty"
+
+
+@pytest.fixture
+async def demo_results():
+    """The demo as `make demo` leaves it: `demo_marks`', then 装配钳工 decrypted, reviewed and
+    published with one appeal waiting (competition/results/demo.py); may be changed."""
+    summary = await _load("results")
     yield summary
     _state["db"] = "dirty"
 

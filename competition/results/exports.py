@@ -366,8 +366,16 @@ async def export_medals(
     return _plain_xlsx(sheets)
 
 
-DETAIL_COLUMNS = (N_("Draw code"), N_("Full name"), N_("Criterion"), N_("Aspect"), N_("Description"),
-                  N_("Maximum"), N_("Score"), N_("Judges' levels"))  # fmt: skip
+DETAIL_COLUMNS = (
+    N_("Draw code"),
+    N_("Full name"),
+    N_("Criterion"),
+    N_("Aspect"),
+    N_("Description"),
+    N_("Maximum"),
+    N_("Score"),
+    N_("Judges' levels"),
+)
 
 
 async def export_detail(trade_id: int) -> bytes:
