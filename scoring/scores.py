@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from competition import db
 from competition.schemas import JudgeRule, settings_from_json
@@ -22,8 +22,9 @@ from scoring.rules import totals as totals_rule
 from scoring.tables import AspectKind
 
 
-@dataclass(frozen=True, slots=True)
-class TotalRow:  # 成绩: one present contestant's stored total
+class TotalRow(NamedTuple):  # 成绩: one present contestant's stored total
+    # A named tuple: 200,000 of them are made from the rows as they come (a slotted dataclass
+    # costs twice as much to build).
     entry: int
     trade: int
     slot: int | None
@@ -34,7 +35,7 @@ class TotalRow:  # 成绩: one present contestant's stored total
     penalty: int
     weighted: int
     completion_seconds: int | None
-    complete: bool
+    complete: bool  # 0/1 on SQLite
 
 
 _TOTALS_SQL = (
@@ -49,17 +50,12 @@ async def totals_of_competition(competition_id: int) -> list[TotalRow]:
         _TOTALS_SQL + "WHERE t.trade IN (SELECT id FROM trade WHERE competition = ?)",  # noqa: S608
         competition_id,
     )
-    return [_total(row) for row in rows]
+    return list(map(TotalRow._make, rows))
 
 
 async def totals_of_trade(trade_id: int) -> list[TotalRow]:
     rows = await db.fetch_rows(_TOTALS_SQL + "WHERE t.trade = ?", trade_id)
-    return [_total(row) for row in rows]
-
-
-def _total(row: tuple) -> TotalRow:
-    *head, complete = row
-    return TotalRow(*head, complete=bool(complete))
+    return list(map(TotalRow._make, rows))
 
 
 @dataclass(frozen=True, slots=True)

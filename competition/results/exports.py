@@ -191,15 +191,16 @@ SUMMARY_HEADERS = (
 
 
 def _sheet_names(trades: Sequence[TradeStandings], summary: str) -> list[str]:
-    used = {summary}
+    # Excel compares sheet names without case: "t01" and "T01" cannot both be there.
+    used = {summary.casefold()}
     names = []
     for trade in trades:
         base = kit.sheet_title(f"{trade.code} {trade.name}")
         name, n = base, 2
-        while name in used:
+        while name.casefold() in used:
             suffix = f"~{n}"
             name, n = base[: 31 - len(suffix)] + suffix, n + 1
-        used.add(name)
+        used.add(name.casefold())
         names.append(name)
     return names
 
@@ -311,11 +312,15 @@ MEDAL_COLUMNS_TAIL = (
 )
 
 
-def _plain_xlsx(sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
-    """Small workbooks (awards, medals, detail) with the kit's xlsxwriter writer."""
+def _plain_xlsx(
+    sheets: list[tuple[str, list[str], list[list[Any]]]], scores: frozenset[int] = frozenset()
+) -> bytes:
+    """Small workbooks (awards, medals, detail) with the kit's xlsxwriter writer. The columns in
+    `scores` hold hundredths, written as numbers shown with two decimals."""
     buffer = io.BytesIO()
     book = kit.new_workbook(buffer)
     bold = book.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
+    two_decimals = book.add_format({"num_format": "0.00"})
     for title, head, rows in sheets:
         sheet = book.add_worksheet(kit.sheet_title(title))
         sheet.freeze_panes(1, 0)
@@ -328,6 +333,8 @@ def _plain_xlsx(sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
                     continue
                 if isinstance(value, str):
                     kit.write_text(sheet, r, col, value)
+                elif col in scores:
+                    sheet.write_number(r, col, value / 100, two_decimals)
                 else:
                     sheet.write_number(r, col, value)
         sheet.autofilter(0, 0, max(len(rows), 1), len(head) - 1)
@@ -342,28 +349,35 @@ async def export_awards(
     with export_language():
         head = [render(m) for m in AWARD_COLUMNS]
         title = render(N_("Awards list"))
-    rows = [[*r[:-1], hundredths(r[-1]) if r[-1] is not None else ""] for r in awards_rows(trades)]
+    rows = awards_rows(trades)
     if fmt == "csv":
-        return csv_document([head, *[[_text(v) for v in r] for r in rows]], encoding)
-    return _plain_xlsx([(title, head, rows)])
+        total = len(head) - 1
+        lines = [[_csv_value("score" if i == total else "text", v) for i, v in enumerate(r)]
+                 for r in rows]  # fmt: skip
+        return csv_document([head, *lines], encoding)
+    scores = frozenset({len(head) - 1})
+    return await anyio.to_thread.run_sync(lambda: _plain_xlsx([(title, head, rows)], scores))
 
 
 async def export_medals(
     competition_id: int, *, by: str = "delegation", fmt: str = "xlsx", encoding: str = "utf-8"
 ) -> bytes:
     trades = await competition_standings(competition_id)
+    # The medal columns only where a trade is also ranked the WorldSkills way: elsewhere they
+    # would be zeros that read like a result.
+    width = 1 + len(MEDAL_COLUMNS_TAIL) if any(t.rules.worldskills_view for t in trades) else 5
     with export_language():
-        tail = [render(m) for m in MEDAL_COLUMNS_TAIL]
+        tail = [render(m) for m in MEDAL_COLUMNS_TAIL][: width - 1]
         sheets = [
             (render(N_("By delegation")), [render(N_("Delegation")), *tail],
-             medal_table(trades, "delegation")),
+             [r[:width] for r in medal_table(trades, "delegation")]),
             (render(N_("By industry")), [render(N_("Industry")), *tail],
-             medal_table(trades, "industry")),
+             [r[:width] for r in medal_table(trades, "industry")]),
         ]  # fmt: skip
     if fmt == "csv":
         _title, head, rows = sheets[0] if by == "delegation" else sheets[1]
         return csv_document([head, *[[_text(v) for v in r] for r in rows]], encoding)
-    return _plain_xlsx(sheets)
+    return await anyio.to_thread.run_sync(lambda: _plain_xlsx(sheets))
 
 
 DETAIL_COLUMNS = (
@@ -396,11 +410,12 @@ async def export_detail(trade_id: int) -> bytes:
             for aspect in criterion.aspects:
                 levels = ",".join(map(str, aspect.levels))
                 rows.append([row.code, row.name, f"{criterion.code} {criterion.name}",
-                             aspect.code, aspect.description, hundredths(aspect.max_hundredths),
-                             hundredths(aspect.score), levels])  # fmt: skip
+                             aspect.code, aspect.description, aspect.max_hundredths,
+                             aspect.score, levels])  # fmt: skip
         for value, reason in detail.penalties:
-            rows.append([row.code, row.name, "", "", reason, "", hundredths(value), ""])
+            rows.append([row.code, row.name, "", "", reason, None, value, ""])
     with export_language():
         head = [render(m) for m in DETAIL_COLUMNS]
         title = render(N_("Score detail"))
-    return await anyio.to_thread.run_sync(lambda: _plain_xlsx([(title, head, rows)]))
+    scores = frozenset({5, 6})  # maximum, score
+    return await anyio.to_thread.run_sync(lambda: _plain_xlsx([(title, head, rows)], scores))

@@ -38,6 +38,8 @@ MEDAL_NAMES = {"gold": "金牌", "silver": "银牌", "bronze": "铜牌", "excell
 
 @dataclass(slots=True)
 class ResultRow:  # one contestant's line of the standings
+    # Built positionally in `_rows` (200,000 of them for a province: keyword arguments cost a
+    # third more), so the order of the first fields matters.
     entry_id: int
     group: str
     present: bool
@@ -62,6 +64,11 @@ class ResultRow:  # one contestant's line of the standings
     promotion: int | None = None  # the skill level (SKILL_LEVELS) the place promotes to
     score700: int | None = None  # hundredths
     medal: str = ""  # gold / silver / bronze / excellence
+
+    @property
+    def key(self) -> int:
+        """What the ranking rule knows a contestant by (`rules.ranking.Contender`)."""
+        return self.entry_id
 
     @property
     def award_name(self) -> str:
@@ -114,19 +121,10 @@ def rank_group(
 ) -> GroupStandings:
     """Places, awards, titles and promotions of one group's present rows (reordered best
     first); the WorldSkills view is added over its own scope by `add_worldskills`."""
-    contenders = [
-        ranking.Contender(
-            key=index,
-            total=row.total or 0,
-            practical=row.practical,
-            theory=row.theory,
-            oral=row.oral,
-            completion_seconds=row.completion_seconds,
-        )
-        for index, row in enumerate(rows)
-    ]
-    ordered = ranking.ordered(contenders, chain)
-    places = [(c.key, place, c.total) for c, place in ordered]
+    # The rows are the contenders themselves (they have the attributes the rule reads): making
+    # 200,000 `Contender`s cost 0.7 s of the 2 s the rules took for a province.
+    ordered = ranking.ordered(rows, chain)
+    places = [(row.entry_id, place, row.total or 0) for row, place in ordered]
     targets = award_rule.targets(
         len(rows), rules.mode, (rules.first, rules.second, rules.third), rules.rounding
     )
@@ -134,8 +132,8 @@ def rank_group(
     title_of = titles.assign(places, group, _title_bands(rules))
     promotion_of = titles.assign(places, group, _promotion_bands(rules))
     ranked = []
-    for key, place, _total in places:
-        row = rows[key]
+    for row, place in ordered:
+        key = row.entry_id
         row.place = place
         row.award = bands.get(key)
         row.title = title_of.get(key, "")
@@ -310,25 +308,20 @@ def _rows(
     drawn = Stage(trade["stage"]) != Stage.not_drawn
     people = {e[0]: e for e in entries}
     present = []
+    append = present.append
     for t in totals:
         entry = people.pop(t.entry, None)
-        row = ResultRow(
-            entry_id=t.entry,
-            group=entry[2] if entry else "",
-            present=True,
-            code=t.code,
-            slot_id=t.slot,
-            total=t.weighted,
-            practical=t.practical,
-            theory=t.theory,
-            oral=t.oral,
-            penalty=t.penalty,
-            completion_seconds=t.completion_seconds,
-            complete=t.complete,
-        )
+        group = entry[2] if entry else ""
         if named and entry:
-            _name(row, entry)
-        present.append(row)
+            # entry: id, trade, group, ticket, delegation id, delegation, name, ID number
+            append(ResultRow(t.entry, group, True, t.code, t.slot, entry[6], entry[7],
+                             entry[3] or "", entry[4], entry[5], t.weighted, t.practical,
+                             t.theory, t.oral, t.penalty, t.completion_seconds,
+                             bool(t.complete)))  # fmt: skip
+        else:
+            append(ResultRow(t.entry, group, True, t.code, t.slot, "", "", "", None, "",
+                             t.weighted, t.practical, t.theory, t.oral, t.penalty,
+                             t.completion_seconds, bool(t.complete)))  # fmt: skip
     absent = []
     if drawn:
         for entry in people.values():

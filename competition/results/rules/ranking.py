@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 NAME = "ranking"
 VERSION = 1
@@ -23,6 +24,9 @@ _UNKNOWN = 1 << 62
 
 @dataclass(frozen=True, slots=True)
 class Contender:
+    """What ranking reads of a contestant; any object with these attributes will do (the
+    standings pass their rows themselves)."""
+
     key: int  # the entry
     total: int  # weighted total, hundredths
     practical: int | None = None
@@ -44,7 +48,7 @@ def _chain(chain: Sequence[str]) -> list[str]:
 
 def _sort_key(chain: list[str]):
     def key(c: Contender) -> tuple[int, ...]:
-        parts = [-c.total]
+        parts = [-(c.total or 0)]
         for item in chain:
             if item == "completion_time":
                 value = c.completion_seconds
@@ -57,7 +61,7 @@ def _sort_key(chain: list[str]):
     return key
 
 
-def ordered(contenders: Sequence[Contender], chain: Sequence[str]) -> list[tuple[Contender, int]]:
+def ordered(contenders: Sequence[Any], chain: Sequence[str]) -> list[tuple[Any, int]]:
     """Best first, each with its place."""
     key = _sort_key(_chain(chain))
     keyed = sorted(((key(c), c.key, c) for c in contenders), key=lambda t: (t[0], t[1]))
