@@ -211,7 +211,7 @@ class Mark(Table):  # 评分: one judge's 0–3 (Judgement) or the panel's agree
     slot = ForeignKey(DrawSlot, on_delete=OnDelete.restrict, null=False, index=True)
     aspect = ForeignKey(Aspect, on_delete=OnDelete.restrict, null=False, index=True)
     judge = ForeignKey(Judge, on_delete=OnDelete.restrict, null=True, default=None)
-    sheet = ForeignKey(ScoreSheet, on_delete=OnDelete.restrict, null=True, default=None)
+    sheet = ForeignKey(ScoreSheet, on_delete=OnDelete.restrict, null=True, default=None, index=True)
     value_hundredths = Integer()
     client_id = Varchar(length=64, unique=True)  # of the change that set the value
     version = Integer(default=1)  # +1 each change; a tablet sends the version it last saw

@@ -140,6 +140,23 @@ async def _page(
     return page("scoring/chief/trade.html", status_code=status_code, **context)
 
 
+async def _refused(
+    request: Request, trade_id: int, form: str, data: dict[str, str], exc: DomainError
+) -> Template:
+    """The page again after a form's refusal: the reason, and what was typed in that form (a
+    refused lock also lists what is missing)."""
+    report = exc.report if isinstance(exc, LockRefused) else None
+    return await _page(
+        request,
+        trade_id,
+        status_code=exc.status_code,
+        form=form,
+        values=data,
+        exc=exc,
+        report=report,
+    )
+
+
 def _done(trade_id: int, key: str, anchor: str) -> Redirect:
     return Redirect(f"/chief/trades/{trade_id}?done={key}#{anchor}", status_code=303)
 
@@ -184,8 +201,7 @@ class ChiefController(Controller):
                 sheet_id, cells=cells, note=data.get("note", ""), actor=identity.actor
             )
         except DomainError as exc:
-            return await _page(request, trade_id, status_code=exc.status_code, form="remark",
-                               values=data, exc=exc)  # fmt: skip
+            return await _refused(request, trade_id, "remark", data, exc)
         return _done(trade_id, "remark", "sheets")
 
     @post("/penalties", status_code=200)
@@ -201,8 +217,7 @@ class ChiefController(Controller):
                 actor=identity.actor,
             )  # fmt: skip
         except DomainError as exc:
-            return await _page(request, trade_id, status_code=exc.status_code, form="penalty",
-                               values=data, exc=exc)  # fmt: skip
+            return await _refused(request, trade_id, "penalty", data, exc)
         return _done(trade_id, "penalty", "contestants")
 
     @post("/penalties/remove", status_code=200)
@@ -222,8 +237,7 @@ class ChiefController(Controller):
                 penalty_id, actor=identity.actor, reason=data.get("reason", "")
             )
         except DomainError as exc:
-            return await _page(request, trade_id, status_code=exc.status_code,
-                               form="penalty_remove", values=data, exc=exc)  # fmt: skip
+            return await _refused(request, trade_id, "penalty_remove", data, exc)
         return _done(trade_id, "penalty_removed", "contestants")
 
     @post("/completion-times", status_code=200)
@@ -240,8 +254,7 @@ class ChiefController(Controller):
                 trade_id, slot, seconds, actor=identity.actor, reason=data.get("reason", "")
             )
         except DomainError as exc:
-            return await _page(request, trade_id, status_code=exc.status_code, form="time",
-                               values=data, exc=exc)  # fmt: skip
+            return await _refused(request, trade_id, "time", data, exc)
         return _done(trade_id, "time", "contestants")
 
     @post("/lock", status_code=200)
@@ -257,12 +270,8 @@ class ChiefController(Controller):
                     message, code="lock_not_confirmed", field_errors={"confirm": message}
                 )
             await lock.lock_trade(trade_id, actor=identity.actor)
-        except LockRefused as exc:
-            return await _page(request, trade_id, status_code=exc.status_code, form="lock",
-                               values=data, exc=exc, report=exc.report)  # fmt: skip
         except DomainError as exc:
-            return await _page(request, trade_id, status_code=exc.status_code, form="lock",
-                               values=data, exc=exc)  # fmt: skip
+            return await _refused(request, trade_id, "lock", data, exc)
         return _done(trade_id, "locked", "lock")
 
     @post("/marks", status_code=200)
@@ -285,8 +294,7 @@ class ChiefController(Controller):
                 device=_device(request, data),
             )
         except DomainError as exc:
-            return await _page(request, trade_id, status_code=exc.status_code, form="change",
-                               values=data, exc=exc)  # fmt: skip
+            return await _refused(request, trade_id, "change", data, exc)
         return _done(trade_id, "changed" if result == "saved" else "unchanged", "change")
 
 

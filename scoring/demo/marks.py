@@ -31,7 +31,8 @@ from competition.db import transaction
 from competition.phases import Phase
 from competition.stages import Mover, Stage
 from competition.tables import Competition, Trade, User
-from scoring import stages
+from registration.tables import Entry
+from scoring import stages, totals
 from scoring.demo.draw import DEMO_ACTOR
 from scoring.imports import theory
 from scoring.rules.values import format_hundredths
@@ -358,12 +359,12 @@ THEORY_TRADES = (LOCKED, FLAGGED)
 
 async def _theory_scores(competition_id: int, m: _Marking) -> None:
     rng = random.Random(f"{MARKS_SEED}-theory-{m.code}")  # noqa: S311 - demo data
-    rows = await DrawSlot.select(DrawSlot.entry.ticket_number).where(DrawSlot.trade == m.trade_id)
+    # The exam system knows the tickets (准考证号), never the codes: the entries drawn here.
+    drawn = DrawSlot.select(DrawSlot.entry).where(DrawSlot.trade == m.trade_id)
+    rows = await Entry.select(Entry.ticket_number).where(Entry.id.is_in(drawn))
     lines = [["准考证号", "成绩", "项目"]]
-    for row in sorted(rows, key=lambda r: r["entry.ticket_number"]):
-        lines.append(
-            [row["entry.ticket_number"], format_hundredths(rng.randint(5800, 9650)), "理论"]
-        )
+    for ticket in sorted(row["ticket_number"] for row in rows):
+        lines.append([ticket, format_hundredths(rng.randint(5800, 9650)), "理论"])
     plan = await theory.read_plan(competition_id, kit.csv_bytes(lines), trade_id=m.trade_id)
     organizer = await User.select(User.id).where(User.username == "organizer").first()
     actor = Actor(user_id=organizer["id"], name="organizer") if organizer else DEMO_ACTOR
@@ -403,4 +404,8 @@ async def load_demo_marks(competition_id: int) -> int:
             if marking is not None and scene is not None:
                 await scene(marking)
                 written += marking.written
+            if marking is not None and trade["code"] in THEORY_TRADES:
+                # The theory import totalled the trade before its practical marks: the totals
+                # again, as the pages and the results read them (the lock totals its own).
+                await totals.recompute_trade(trade["id"])
     return written

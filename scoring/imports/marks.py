@@ -42,9 +42,9 @@ from scoring.sheets.marks import (
     READ_ONLY,
     AspectFacts,
     SheetFacts,
-    _measurement_fixed,
     check_cell,
     check_sheet_open,
+    measurement_fixed,
     parse_value,
     scheme_aspects,
     set_mark_in_transaction,
@@ -353,7 +353,7 @@ async def _check_row(
     except PhaseError as exc:
         check.refuse("", exc)
         return
-    if not aspect.is_judgement and await _measurement_fixed(sheet, slot.id, aspect.id, value):
+    if not aspect.is_judgement and await measurement_fixed(sheet, slot.id, aspect.id, value):
         check.problem("value", N_(MSG_MEASUREMENT_SIGNED), "measurement_signed")
         return
     existing = facts.marks.get(key)
@@ -563,7 +563,7 @@ async def _store(
             check_sheet_open(sheets[sheet_id])
         for row in plan.rows:
             sheet = sheets[row.sheet_id]
-            if row.measurement and await _measurement_fixed(
+            if row.measurement and await measurement_fixed(
                 sheet, row.slot_id, row.aspect_id, row.value
             ):
                 raise PhaseError(MSG_MEASUREMENT_SIGNED, code="measurement_signed")
@@ -619,8 +619,9 @@ async def commit(
     sign: bool = False,
     filename: str = "",
 ) -> ImportResult:
-    """Store a plan without problems in one transaction (all or nothing); a refused attempt
-    leaves an audit record ("score_import.refused") and nothing else."""
+    """Store a plan without problems in one transaction (all or nothing), then recompute the
+    totals of its trades; a refused attempt leaves an audit record ("score_import.refused")
+    and nothing else."""
     if plan.problems:
         await shared.audit_refused(
             competition_id, KIND, actor=actor, filename=filename, problems=plan.problems
@@ -639,4 +640,5 @@ async def commit(
         for trade_id in sorted(plan.trade_ids):
             if await complete_if_done(trade_id, actor=actor):
                 result.completed_trades.append(trades[trade_id].code)
+    await shared.recompute_totals(plan.trade_ids)
     return result

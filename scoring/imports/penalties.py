@@ -234,17 +234,20 @@ async def _store(competition_id: int, plan: Plan, *, actor: Actor, filename: str
 async def commit(
     competition_id: int, plan: Plan, *, actor: Actor, filename: str = ""
 ) -> ImportResult:
-    """Store a plan without problems in one transaction (all or nothing)."""
+    """Store a plan without problems in one transaction (all or nothing), then recompute the
+    totals of its trades."""
     if plan.problems:
         await shared.audit_refused(
             competition_id, KIND, actor=actor, filename=filename, problems=plan.problems
         )
         raise PenaltiesRejected(plan.problems)
     try:
-        return await _store(competition_id, plan, actor=actor, filename=filename)
+        result = await _store(competition_id, plan, actor=actor, filename=filename)
     except DomainError as exc:
         await shared.audit_refused(
             competition_id, KIND, actor=actor, filename=filename,
             problems=[shared.refusal_problem(exc)],
         )  # fmt: skip
         raise
+    await shared.recompute_totals(plan.trade_ids)
+    return result

@@ -16,14 +16,13 @@ record.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import anyio
 
-from competition import audit, clock, db
+from competition import clock, db
 from competition import spreadsheets as kit
 from competition.audit import Actor
 from competition.errors import Conflict, DomainError, PhaseError
@@ -77,22 +76,6 @@ class Planned:
     trade_id: int
     event: str
     hundredths: int
-
-
-@dataclass
-class ImportResult:
-    rows: int
-    created: int
-    replaced: int
-    unchanged: int
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "created": self.created,
-            "replaced": self.replaced,
-            "unchanged": self.unchanged,
-        }
 
 
 def parse_score(text: str) -> int:
@@ -256,10 +239,6 @@ def template() -> bytes:
     return writer.close()
 
 
-def _stamp(value: dt.datetime) -> Any:
-    return value if db.is_postgres() else str(value.astimezone(dt.UTC))
-
-
 async def _store(competition_id: int, plan: Plan, *, actor: Actor, filename: str):
     async with db.transaction():
         stages = {}
@@ -279,8 +258,7 @@ async def _store(competition_id: int, plan: Plan, *, actor: Actor, filename: str
             sorted({r.entry_id for r in plan.rows}),
         ):
             existing[(entry_id, event)] = (score_id, hundredths)
-        now = clock.now()
-        stamp = _stamp(now)
+        stamp = shared.stamp(clock.now())
         created, changed, changes = [], [], []
         after_lock = 0
         for row in plan.rows:
@@ -292,43 +270,26 @@ async def _store(competition_id: int, plan: Plan, *, actor: Actor, filename: str
                 changed.append((old[0], row.hundredths))
                 changes.append([row.entry_id, row.event, old[1], row.hundredths])
                 after_lock += stages[row.trade_id] in CHANGE_AFTER_LOCK
-        await db.copy_records(
+        writes = shared.Writes(
             "event_score",
             ["entry", "trade", "event", "hundredths", "source", "entered_by", "entered_at"],
             created,
-        )
-        await shared.update_values(
-            "event_score",
             "hundredths",
             changed,
             {"source": "import", "entered_by": actor.user_id, "entered_at": stamp},
         )
-        unchanged = len(plan.rows) - len(created) - len(changed)
-        await audit.record(
-            "theory.import",
-            actor=actor,
-            object_type="competition",
-            object_id=competition_id,
-            competition_id=competition_id,
-            new={
-                "file": filename[:200],
-                "rows": len(plan.rows),
-                "created": len(created),
-                "replaced": len(changed),
-                "unchanged": unchanged,
-                "after_lock": after_lock,
-                "trades": sorted(plan.trade_ids),
-                # [entry, event, old hundredths, new hundredths] of every score replaced.
-                "changes": changes,
-            },
-        )
-    return ImportResult(len(plan.rows), len(created), len(changed), unchanged)
+        # changes: [entry, event, old hundredths, new hundredths] of every score replaced.
+        return await shared.write_counted(
+            competition_id, plan, writes, action="theory.import", actor=actor,
+            filename=filename, changes=changes, counts={"after_lock": after_lock},
+        )  # fmt: skip
 
 
 async def commit(
     competition_id: int, plan: Plan, *, actor: Actor, filename: str = ""
-) -> ImportResult:
-    """Store a plan without problems in one transaction (all or nothing)."""
+) -> shared.CountedResult:
+    """Store a plan without problems in one transaction (all or nothing), then recompute the
+    totals of its trades."""
     if plan.problems:
         await shared.audit_refused(
             competition_id, KIND, actor=actor, filename=filename, problems=plan.problems
@@ -336,7 +297,7 @@ async def commit(
         raise TheoryRejected(plan.problems)
     try:
         try:
-            return await _store(competition_id, plan, actor=actor, filename=filename)
+            result = await _store(competition_id, plan, actor=actor, filename=filename)
         except Exception as exc:
             if not db.is_integrity_error(exc):
                 raise
@@ -352,3 +313,5 @@ async def commit(
             problems=[shared.refusal_problem(exc)],
         )  # fmt: skip
         raise
+    await shared.recompute_totals(plan.trade_ids)
+    return result

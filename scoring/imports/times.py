@@ -12,13 +12,11 @@ per contestant, 200,000 of them): chunked lookups, bulk writes, and one audit re
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 import anyio
 
-from competition import audit, clock, db
+from competition import clock, db
 from competition import spreadsheets as kit
 from competition.audit import Actor
 from competition.errors import Conflict, DomainError, ValidationFailed
@@ -56,22 +54,6 @@ class Planned:
     code: str
     seconds: int
     reason: str
-
-
-@dataclass
-class ImportResult:
-    rows: int
-    created: int
-    replaced: int
-    unchanged: int
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "created": self.created,
-            "replaced": self.replaced,
-            "unchanged": self.unchanged,
-        }
 
 
 async def plan_import(competition_id: int, table: kit.Table, *, trade_id: int | None = None):
@@ -143,10 +125,6 @@ def template() -> bytes:
     return writer.close()
 
 
-def _stamp(value: dt.datetime) -> Any:
-    return value if db.is_postgres() else str(value.astimezone(dt.UTC))
-
-
 async def _store(competition_id: int, plan: Plan, *, actor: Actor, filename: str):
     async with db.transaction():
         after_lock = await open_trades(plan.trade_ids)
@@ -160,7 +138,7 @@ async def _store(competition_id: int, plan: Plan, *, actor: Actor, filename: str
             sorted({r.slot_id for r in plan.rows}),
         ):
             existing[slot_id] = (time_id, seconds)
-        stamp = _stamp(clock.now())
+        stamp = shared.stamp(clock.now())
         created, changed, changes = [], [], []
         for row in plan.rows:
             old = existing.get(row.slot_id)
@@ -173,39 +151,25 @@ async def _store(competition_id: int, plan: Plan, *, actor: Actor, filename: str
                     "new": format_duration(row.seconds), "reason": row.reason,
                     "after_lock": after_lock[row.trade_id],
                 })  # fmt: skip
-        await db.copy_records(
-            "completion_time", ["slot", "trade", "seconds", "entered_by", "entered_at"], created
-        )
-        await shared.update_values(
+        writes = shared.Writes(
             "completion_time",
+            ["slot", "trade", "seconds", "entered_by", "entered_at"],
+            created,
             "seconds",
             changed,
             {"entered_by": actor.user_id, "entered_at": stamp},
         )
-        unchanged = len(plan.rows) - len(created) - len(changed)
-        await audit.record(
-            "times.import",
-            actor=actor,
-            object_type="competition",
-            object_id=competition_id,
-            competition_id=competition_id,
-            new={
-                "file": filename[:200],
-                "rows": len(plan.rows),
-                "created": len(created),
-                "replaced": len(changed),
-                "unchanged": unchanged,
-                "trades": sorted(plan.trade_ids),
-                "changes": changes,
-            },
-        )
-    return ImportResult(len(plan.rows), len(created), len(changed), unchanged)
+        return await shared.write_counted(
+            competition_id, plan, writes, action="times.import", actor=actor,
+            filename=filename, changes=changes,
+        )  # fmt: skip
 
 
 async def commit(
     competition_id: int, plan: Plan, *, actor: Actor, filename: str = ""
-) -> ImportResult:
-    """Store a plan without problems in one transaction (all or nothing)."""
+) -> shared.CountedResult:
+    """Store a plan without problems in one transaction (all or nothing), then recompute the
+    totals of its trades."""
     if plan.problems:
         await shared.audit_refused(
             competition_id, KIND, actor=actor, filename=filename, problems=plan.problems
@@ -213,7 +177,7 @@ async def commit(
         raise TimesRejected(plan.problems)
     try:
         try:
-            return await _store(competition_id, plan, actor=actor, filename=filename)
+            result = await _store(competition_id, plan, actor=actor, filename=filename)
         except Exception as exc:
             if not db.is_integrity_error(exc):
                 raise
@@ -229,3 +193,5 @@ async def commit(
             problems=[shared.refusal_problem(exc)],
         )  # fmt: skip
         raise
+    await shared.recompute_totals(plan.trade_ids)
+    return result

@@ -243,7 +243,7 @@ async def check_cell(sheet: SheetFacts, slot_id: int, aspect_id: int) -> AspectF
     return aspect
 
 
-async def _measurement_fixed(sheet: SheetFacts, slot_id: int, aspect_id: int, value: int) -> bool:
+async def measurement_fixed(sheet: SheetFacts, slot_id: int, aspect_id: int, value: int) -> bool:
     """A Measurement value is the panel's: once a sheet that holds it is signed, it is fixed
     (entering the same value again changes nothing and is not refused)."""
     current = await current_mark(slot_id, aspect_id, None)
@@ -520,7 +520,7 @@ async def put_mark(mark: MarkIn, *, actor: Actor) -> MarkOutcome:
                         result = "repeat"
                     else:
                         check_sheet_open(sheet)
-                        if not aspect.is_judgement and await _measurement_fixed(
+                        if not aspect.is_judgement and await measurement_fixed(
                             sheet, mark.slot_id, aspect.id, value
                         ):
                             raise PhaseError(

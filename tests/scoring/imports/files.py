@@ -1,5 +1,6 @@
 """Real files for the score-import tests: xlsx written with openpyxl, CSV as Excel saves it, the
-report workbook read back, and the `jiangxin import …` command in a process of its own."""
+report workbook read back, the `jiangxin import …` command in a process of its own, and a
+contestant's total as the import left it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from openpyxl import Workbook, load_workbook
 
 from competition.config import REPO_ROOT
 from competition.tables import AuditLog
-from scoring.tables import DrawSlot
+from scoring.tables import DrawSlot, Total
 
 
 def xlsx(rows: list[list]) -> bytes:
@@ -75,3 +76,15 @@ async def last_audit(action: str) -> dict:
     )
     new = row["new"]
     return json.loads(new) if isinstance(new, str) else new
+
+
+TOTAL_COLUMNS = (
+    "practical_hundredths", "theory_hundredths", "penalty_hundredths", "weighted_hundredths",
+    "completion_seconds",
+)  # fmt: skip
+
+
+async def total_of(slot_id: int) -> dict | None:
+    """The slot's `Total` row (the columns an import can change), None without one."""
+    columns = (getattr(Total, c) for c in TOTAL_COLUMNS)
+    return await Total.select(*columns).where(Total.slot == slot_id).first()

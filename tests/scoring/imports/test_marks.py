@@ -1,7 +1,7 @@
 """Paper score sheets keyed in (scoring/imports/marks.py) on the real database, from real xlsx
 and CSV files: a good file stored and read back through the marks' trail, a dry run storing
 nothing, every refusal of a tablet mark refused here too (and nothing stored), double entry,
-signing, and the report workbook."""
+signing, the trade's totals recomputed after a commit, and the report workbook."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from scoring.imports import marks
 from scoring.sheets import marks as marks_service
 from scoring.sheets import signing
 from scoring.sheets.marks import MarkIn, json_list, scheme_aspects
-from scoring.tables import DrawSlot, Judge, Mark, MarkChange, ScoreSheet
+from scoring.tables import DrawSlot, Judge, Mark, MarkChange, ScoreSheet, Total
 from tests.scoring.imports.files import (
     audit_count,
     csv_file,
     last_audit,
     report_rows,
     shown_codes,
+    total_of,
     xlsx,
 )
 from tests.scoring.sheets.builders import competing_trade, judge_id
@@ -287,3 +288,26 @@ async def test_a_tablet_value_is_not_replaced_from_paper(demo_scoring):
     assert same.problems == []
     result = await marks.commit(built.competition_id, same, actor=await _organizer())
     assert (result.saved, result.unchanged) == (0, 1)
+
+
+async def test_a_committed_import_recomputes_the_totals(demo_scoring):
+    built = await competing_trade()
+    await Trade.update(
+        {Trade.events: [{"key": "theory", "weight": 30}, {"key": "practical", "weight": 70}]}
+    ).where(Trade.id == built.trade_id)
+    facts, codes, _aspects = await _setting(built)
+    slot = sorted(facts.slots)[0]
+    # A1 is a Measurement aspect: its score is the panel's value itself.
+    plan = await _plan(built, [[codes[0], "A1", "", "2.5"]])
+    assert plan.problems == []
+    assert await Total.count() == 0, "a check computes no total"
+    await marks.commit(built.competition_id, plan, actor=await _organizer())
+    total = await total_of(slot)
+    # 250 × 70 % = 175.
+    assert (total["practical_hundredths"], total["weighted_hundredths"]) == (250, 175)
+
+    # Corrected from paper: 125 × 70 % = 87.5 → 88 (half-up).
+    plan = await _plan(built, [[codes[0], "A1", "", "1.25"]])
+    await marks.commit(built.competition_id, plan, actor=await _organizer())
+    total = await total_of(slot)
+    assert (total["practical_hundredths"], total["weighted_hundredths"]) == (125, 88)

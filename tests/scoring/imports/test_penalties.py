@@ -1,6 +1,6 @@
 """Penalties keyed in (scoring/imports/penalties.py): stored as the chief judge's entries are,
-the same file twice never taking the marks off twice, and every bad row refused with nothing
-stored."""
+the same file twice never taking the marks off twice, the trade's totals recomputed after a
+commit, and every bad row refused with nothing stored."""
 
 from __future__ import annotations
 
@@ -9,8 +9,15 @@ import pytest
 from competition.audit import SYSTEM
 from competition.errors import DomainError
 from scoring.imports import penalties
-from scoring.tables import DrawSlot, Penalty
-from tests.scoring.imports.files import audit_count, last_audit, report_rows, shown_codes, xlsx
+from scoring.tables import DrawSlot, Penalty, Total
+from tests.scoring.imports.files import (
+    audit_count,
+    last_audit,
+    report_rows,
+    shown_codes,
+    total_of,
+    xlsx,
+)
 from tests.scoring.sheets.builders import competing_trade
 
 HEADER = ["加密号", "分值", "类型", "原因"]
@@ -79,3 +86,24 @@ async def test_every_bad_penalty_row_is_refused_and_nothing_is_stored(demo_scori
         assert await audit_count("score_import.refused") == refusals + 1
     _listing, [sheet] = report_rows(penalties.report(plan))
     assert sheet[0][-1] == "错误" and sheet[1][-1] is None and "公示" in sheet[2][-1]
+
+
+async def test_a_committed_import_recomputes_the_totals(demo_scoring):
+    built = await competing_trade()
+    codes = await shown_codes(built.trade_id)
+    slot, other = sorted(codes)[:2]
+    data = xlsx([HEADER, [codes[slot], "-5", "安全违规", "未佩戴护目镜"]])
+    plan = await penalties.read_plan(built.competition_id, data)
+    assert await Total.count() == 0, "a check computes no total"
+    await penalties.commit(built.competition_id, plan, actor=SYSTEM)
+    assert (await total_of(slot))["penalty_hundredths"] == -500
+    assert (await total_of(other))["penalty_hundredths"] == 0
+
+    # A second penalty adds up: −500 − 250.
+    data = xlsx([HEADER, [codes[slot], "-2.5", "超时", "超时 4 分钟"]])
+    await penalties.commit(
+        built.competition_id, await penalties.read_plan(built.competition_id, data), actor=SYSTEM
+    )
+    total = await total_of(slot)
+    # No marks: the practical score stays at 0, never below.
+    assert (total["penalty_hundredths"], total["practical_hundredths"]) == (-750, 0)

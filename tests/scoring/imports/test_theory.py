@@ -1,6 +1,6 @@
 """Theory and oral scores from the exam system (scoring/imports/theory.py): by ticket number or
-code, stored and replaced with the old value kept in the audit record, and every bad row
-refused with nothing stored."""
+code, stored and replaced with the old value kept in the audit record, the trade's totals
+recomputed after a commit, and every bad row refused with nothing stored."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from competition.errors import DomainError
 from competition.tables import Trade
 from registration.tables import Entry, EntryStatus
 from scoring.imports import theory
-from scoring.tables import DrawSlot, EventScore
-from tests.scoring.imports.files import audit_count, last_audit, report_rows, xlsx
+from scoring.tables import DrawSlot, EventScore, Total
+from tests.scoring.imports.files import audit_count, last_audit, report_rows, total_of, xlsx
 
 HEADER = ["准考证号", "加密号", "成绩", "项目"]
 
@@ -127,3 +127,29 @@ async def test_a_file_without_a_contestant_column_is_refused(demo_scoring):
     with pytest.raises(DomainError) as caught:
         await theory.read_plan(demo_scoring.competition_id, xlsx([["成绩", "项目"], ["80", ""]]))
     assert caught.value.code == "missing_columns"
+
+
+async def test_a_committed_import_recomputes_the_totals(demo_scoring):
+    cid = demo_scoring.competition_id
+    await Trade.update(
+        {Trade.events: [{"key": "theory", "weight": 30}, {"key": "practical", "weight": 70}]}
+    ).where(Trade.code == "T001")
+    slot = await DrawSlot.select(DrawSlot.id, DrawSlot.entry.ticket_number)\
+        .where(DrawSlot.trade.code == "T001").order_by(DrawSlot.id).first()  # fmt: skip
+    ticket = slot["entry.ticket_number"]
+    plan = await theory.read_plan(cid, xlsx([HEADER, [ticket, "", "85.55", "理论"]]))
+    assert plan.problems == []
+    assert await Total.count() == 0, "a check computes no total"
+
+    # No marks yet (practical 0): 8555 × 30 % = 2566.5 → 2567 (half-up).
+    await theory.commit(cid, plan, actor=SYSTEM)
+    total = await total_of(slot["id"])
+    assert (total["theory_hundredths"], total["weighted_hundredths"]) == (8555, 2567)
+    drawn = await DrawSlot.count().where(DrawSlot.trade.code == "T001")
+    assert await Total.count() == drawn, "every contestant of the trade gets a total"
+
+    # Replaced: 7005 × 30 % = 2101.5 → 2102.
+    plan = await theory.read_plan(cid, xlsx([HEADER, [ticket, "", "70.05", ""]]))
+    await theory.commit(cid, plan, actor=SYSTEM)
+    total = await total_of(slot["id"])
+    assert (total["theory_hundredths"], total["weighted_hundredths"]) == (7005, 2102)

@@ -1,6 +1,6 @@
 """Completion times keyed in (scoring/imports/times.py): every way of writing a time, a time
-replaced with the old one audited, a reason once the trade is locked, and every bad row
-refused with nothing stored."""
+replaced with the old one audited, a reason once the trade is locked, the trade's totals
+recomputed after a commit, and every bad row refused with nothing stored."""
 
 from __future__ import annotations
 
@@ -10,8 +10,15 @@ from competition.audit import SYSTEM
 from competition.errors import DomainError
 from competition.tables import Trade
 from scoring.imports import times
-from scoring.tables import CompletionTime
-from tests.scoring.imports.files import audit_count, last_audit, report_rows, shown_codes, xlsx
+from scoring.tables import CompletionTime, Total
+from tests.scoring.imports.files import (
+    audit_count,
+    last_audit,
+    report_rows,
+    shown_codes,
+    total_of,
+    xlsx,
+)
 from tests.scoring.sheets.builders import competing_trade
 
 HEADER = ["加密号", "用时", "原因"]
@@ -82,3 +89,21 @@ async def test_every_bad_time_row_is_refused_and_nothing_is_stored(demo_scoring)
         assert await audit_count("score_import.refused") == refusals + 1
     _listing, [sheet] = report_rows(times.report(plan))
     assert sheet[0][-1] == "错误" and "J0000" in sheet[2][-1]
+
+
+async def test_a_committed_import_recomputes_the_totals(demo_scoring):
+    built = await competing_trade()
+    codes = await shown_codes(built.trade_id)
+    a, b = sorted(codes)[:2]
+    plan = await times.read_plan(built.competition_id, xlsx([HEADER, [codes[a], "95:30"]]))
+    assert await Total.count() == 0, "a check computes no total"
+    await times.commit(built.competition_id, plan, actor=SYSTEM)
+    assert (await total_of(a))["completion_seconds"] == 5730
+    assert (await total_of(b))["completion_seconds"] is None
+
+    again = xlsx([HEADER, [codes[a], "1:35:31"], [codes[b], "600"]])
+    await times.commit(
+        built.competition_id, await times.read_plan(built.competition_id, again), actor=SYSTEM
+    )
+    assert (await total_of(a))["completion_seconds"] == 5731
+    assert (await total_of(b))["completion_seconds"] == 600
