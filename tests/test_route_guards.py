@@ -75,6 +75,8 @@ ROUTE_TABLE: list[tuple[str, str, str | frozenset[Role]]] = [
     ("GET", "/lang/{code}", PUBLIC),
     ("GET", "/health", PUBLIC),
     ("GET", "/competitions/{competition_id}", PUBLIC),
+    # The results notice board (公示): published results, names masked.
+    ("GET", "/competitions/{competition_id}/results*", PUBLIC),
     ("*", "/static/*", PUBLIC),
     ("GET", "/schema*", PUBLIC),
     # The organizer's pages. Everything inside one competition (edit, phase, the setup pages of
@@ -132,6 +134,8 @@ ROUTE_TABLE: list[tuple[str, str, str | frozenset[Role]]] = [
     ("GET", "/api/competitions/{competition_id}", PUBLIC),
     ("GET", "/api/competitions/{competition_id}/industries", PUBLIC),
     ("GET", "/api/competitions/{competition_id}/trades", PUBLIC),
+    # Published results for anyone; the live standings for the competition's oversight.
+    ("GET", "/api/competitions/{competition_id}/results*", PUBLIC),
     ("GET", "/api/competitions/{competition_id}/delegations", OVERSIGHT),
     ("POST", "/api/competitions/{competition_id}/phase", ORGANIZER),
     ("POST", "/api/checkin", DESK),

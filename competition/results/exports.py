@@ -247,8 +247,13 @@ async def export_results(
     encoding: str = "utf-8",
     full_id: bool = False,
 ) -> bytes:
-    """The rankings of the competition (or of one trade) as xlsx or CSV."""
+    """The rankings of the competition's locked trades (or of one locked trade) as xlsx or CSV."""
     trades = await competition_standings(competition_id, None if trade_id is None else [trade_id])
+    if trade_id is not None and not all(t.locked for t in trades):
+        raise PhaseError(
+            "The ranking is available once the trade's marks are locked.", code="trade_not_locked"
+        )
+    trades = [t for t in trades if t.locked]
     if fmt == "csv":
         return await anyio.to_thread.run_sync(
             lambda: rankings_csv(trades, full_id=full_id, encoding=encoding)
@@ -342,10 +347,16 @@ def _plain_xlsx(
     return buffer.getvalue()
 
 
+async def _named_trades(competition_id: int) -> list[TradeStandings]:
+    """The trades whose awards name people: decrypted (解密) or later. Before, an award list or
+    a medal count per delegation would tell who holds which code."""
+    return [t for t in await competition_standings(competition_id) if t.decrypted]
+
+
 async def export_awards(
     competition_id: int, *, fmt: str = "xlsx", encoding: str = "utf-8"
 ) -> bytes:
-    trades = await competition_standings(competition_id)
+    trades = await _named_trades(competition_id)
     with export_language():
         head = [render(m) for m in AWARD_COLUMNS]
         title = render(N_("Awards list"))
@@ -362,7 +373,7 @@ async def export_awards(
 async def export_medals(
     competition_id: int, *, by: str = "delegation", fmt: str = "xlsx", encoding: str = "utf-8"
 ) -> bytes:
-    trades = await competition_standings(competition_id)
+    trades = await _named_trades(competition_id)
     # The medal columns only where a trade is also ranked the WorldSkills way: elsewhere they
     # would be zeros that read like a result.
     width = 1 + len(MEDAL_COLUMNS_TAIL) if any(t.rules.worldskills_view for t in trades) else 5

@@ -29,6 +29,10 @@ from competition.schemas import (
     settings_from_json,
 )
 from competition.stages import ENCRYPTED, Stage
+
+# The stages whose standings are results: from the lock (封分) on. Before it a ranking would be
+# a count still in progress, which no export or API shows as a result.
+LOCKED_STAGES = frozenset({Stage.locked, Stage.decrypted, Stage.published, Stage.final})
 from registration.tables import EntryStatus
 from scoring import scores
 
@@ -107,6 +111,11 @@ class TradeStandings:
     @property
     def decrypted(self) -> bool:
         return self.stage not in ENCRYPTED
+
+    @property
+    def locked(self) -> bool:
+        """The marks are locked (封分): the standings are results, not a count in progress."""
+        return self.stage in LOCKED_STAGES
 
     @property
     def rows(self) -> list[ResultRow]:

@@ -12,7 +12,7 @@ from competition.clock import local_today
 from competition.controllers.organizer import COMPETITION_FIELDS
 from competition.phases import Phase
 from competition.tables import Competition, Industry, Quota, Trade
-from competition.web.menus import SCORING, menu_group
+from competition.web.menus import RESULTS, SCORING, menu_group
 from tests.page_text import en, main, text, zh, zh_plural
 from tests.registration.helpers import ids
 from tests.support import login, post_form
@@ -180,10 +180,12 @@ async def test_the_grouped_menu_names_each_stage_and_marks_the_current_page(clie
     page = (await client.get(f"/org/competitions/{cid}/quota-usage")).text
     nav = re.search(r'<nav class="compnav".*?</nav>', page, re.S)[0]
     groups = re.findall(r'<div class="compnav-group( current)?" data-group="(\w+)">', nav)
-    assert [g for _c, g in groups] == ["setup", "registration", "checkin", "scoring"]
+    assert [g for _c, g in groups] == ["setup", "registration", "checkin", "scoring", "results"]
     assert [g for current, g in groups if current] == ["registration"]
     tabs = re.findall(r'<ul class="compnav-tabs">(.*?)</ul>', nav, re.S)[0]
-    assert text(tabs).split() == [zh("Setup"), zh("Registration"), zh("Check-in"), zh("Scoring")]
+    assert text(tabs).split() == [
+        zh("Setup"), zh("Registration"), zh("Check-in"), zh("Scoring"), zh("Results"),
+    ]  # fmt: skip
     registration = nav.split('data-group="registration"')[1].split("</div>")[0]
     assert re.findall(r"<li><a [^>]*>([^<]+)</a></li>", registration) == [
         zh("Entries and review"),
@@ -195,8 +197,9 @@ async def test_the_grouped_menu_names_each_stage_and_marks_the_current_page(clie
     ]
     assert re.search(r'href="[^"]+/quota-usage" aria-current="page"', registration)
     scoring = len(menu_group(SCORING).items)
-    assert scoring >= 1
-    assert len(re.findall(r'<li><a href="', nav)) == 4 + 10 + 6 + 1 + scoring
+    results = len(menu_group(RESULTS).items)
+    assert scoring >= 1 and results >= 1
+    assert len(re.findall(r'<li><a href="', nav)) == len(groups) + 10 + 6 + 1 + scoring + results
     client.cookies.set("lang", "en")
     english = (await client.get(f"/org/competitions/{cid}/dashboard")).text
     assert "Check-in desks" in english and ">Setup<" in english

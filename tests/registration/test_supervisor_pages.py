@@ -24,9 +24,13 @@ def _base(cid: int) -> str:
     return f"/supervisor/competitions/{cid}"
 
 
-# The one thing the supervisors write: the review sample and their re-checks (复核,
-# scoring/controllers/review.py), which are theirs to do before publication.
-REVIEW_WRITES = "/supervisor/competitions/{competition_id:int}/review/"
+# The things the supervisors write: the review sample and their re-checks (复核,
+# scoring/controllers/review.py), theirs to do before publication, and the ruling on an appeal
+# (申诉裁决, competition/results/controllers/supervisor.py).
+SUPERVISOR_WRITES = (
+    "/supervisor/competitions/{competition_id:int}/review/",
+    "/supervisor/competitions/{competition_id:int}/appeals/",
+)
 
 
 def test_every_supervisor_route_only_reads(app):
@@ -40,7 +44,7 @@ def test_every_supervisor_route_only_reads(app):
     ]
     assert len(routes) >= 9
     writes = [(method, path) for method, path in routes if method not in {"GET", "HEAD"}]
-    assert all(path.startswith(REVIEW_WRITES) for _method, path in writes), writes
+    assert all(path.startswith(SUPERVISOR_WRITES) for _method, path in writes), writes
 
 
 async def test_each_read_only_page_shows_its_content_and_no_form_that_changes_data(
