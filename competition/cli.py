@@ -1,4 +1,4 @@
-"""The `jiangxin` command: migrate, serve, demo, createuser, import."""
+"""The `jiangxin` command: migrate, serve, demo, rehearse, createuser, import, draw, export."""
 
 from __future__ import annotations
 
@@ -159,6 +159,59 @@ def demo(host: str | None, port: int | None, no_serve: bool, until: str) -> None
     click.echo("")
     if not no_serve:
         _serve(host, port, 1)
+
+
+@main.command(
+    help=(
+        "Rehearse a competition from a directory of CSV files (see the README's Rehearsal "
+        "section): structure, registrations, schemes, judges, sign-in, the draw, marks, theory "
+        "and oral scores, penalties and times go through the product's imports, then the lock, "
+        "decryption and ranking; writes the results export."
+    )
+)
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--competition", "competition_code", required=True,
+    help="The code of the competition the rehearsal creates (it must not exist).",
+)  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True
+)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="The results file (default: results.csv or results.xlsx in DIRECTORY).",
+)  # fmt: skip
+@click.option("--lang", type=click.Choice(["zh_CN", "en"]), default="zh_CN", show_default=True)
+def rehearse(directory: Path, competition_code: str, fmt: str, output: Path | None, lang: str):
+    _settings()
+    from competition import db
+    from competition.errors import DomainError
+    from competition.i18n import current_locale, translate_error
+    from competition.results.rehearsal import rehearse as run_rehearsal
+
+    current_locale.set(lang)
+
+    async def run():
+        await _migrate()
+        await db.start_pool()
+        try:
+            return await run_rehearsal(
+                directory, competition_code.strip(), output=output, fmt=fmt,
+                progress=lambda line: click.echo(f"  {line}", err=True),
+            )  # fmt: skip
+        finally:
+            await db.close_pool()
+
+    started = time.monotonic()
+    try:
+        done = asyncio.run(run())
+    except DomainError as exc:
+        _fail(translate_error(exc))
+        raise
+    click.echo(
+        f"Rehearsal {competition_code}: {done.trades} trades, {done.ranked:,} contestants ranked "
+        f"in {time.monotonic() - started:.1f} s; results in {done.output}."
+    )
 
 
 @main.command(help="Create a user with a role, e.g. the first organizer.")

@@ -2,6 +2,13 @@
 
 Idempotent: every record is matched on its code, so a second run changes nothing and writes no
 audit record. Everything goes through the same services as the organizer's pages and imports.
+
+The same files in another directory set up any competition (`load_structure`): the rehearsal
+(`jiangxin rehearse`, competition/results/rehearsal.py) reads its structure this way. Beside the
+demo's columns, trades.csv may give a trade's result settings: `titles` and `promotions` in the
+trade form's line syntax with lines separated by `;` (e.g. `省技术能手:3≥70`, `1:1-3;2:4-10`),
+`tie_break` (e.g. `practical|theory|completion_time|shared`), `rounding` (floor, half_up,
+ceiling) and `worldskills` (empty, `sd`, `mad`, or either with `@group`).
 """
 
 from __future__ import annotations
@@ -14,8 +21,10 @@ import pandas as pd
 
 from competition import accounts, services, structure
 from competition.audit import Actor
+from competition.errors import ValidationFailed
 from competition.phases import Phase
 from competition.schemas import (
+    DEFAULT_TIE_BREAK,
     AwardRules,
     DelegationIn,
     Eligibility,
@@ -59,8 +68,8 @@ class DemoSummary:
     logins: list[DemoLogin]
 
 
-def read(name: str) -> list[dict[str, str]]:
-    frame = pd.read_csv(DEMO_DIR / name, dtype=str, keep_default_na=False, encoding="utf-8")
+def read(name: str, directory: Path = DEMO_DIR) -> list[dict[str, str]]:
+    frame = pd.read_csv(directory / name, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     return frame.to_dict("records")
 
 
@@ -76,17 +85,53 @@ def parse_events(value: str) -> tuple[TradeEvent, ...]:
     return tuple(events)
 
 
-def parse_awards(value: str, min_score: str) -> AwardRules:
+def _setting(row: dict[str, str], column: str, parse, default):
+    """An optional result-setting column: the demo's default when the file has no such column,
+    none when the cell is empty, else parsed (None from the parser: a line of another shape)."""
+    if column not in row:
+        return default
+    text = row[column].strip()
+    if not text:
+        return []
+    value = parse(text.replace(";", "\n"))
+    if value is None:
+        raise ValidationFailed(
+            "Trade {trade}: the {column} column cannot be read: {value}",
+            code="trade_setting_unreadable",
+            trade=row.get("code", ""),
+            column=column,
+            value=text,
+        )
+    return value
+
+
+def parse_awards(value: str, min_score: str, row: dict[str, str] | None = None) -> AwardRules:
+    from competition.setup_forms import parse_promotions, parse_titles
+
+    row = row or {}
     mode, shares = value.split(":")
     first, second, third = (int(s) for s in shares.split("|"))
+    worldskills = (row.get("worldskills") or "").strip()
+    spread, _, scope = worldskills.partition("@")
+    rounding = (row.get("rounding") or "").strip() or "floor"
+    if rounding not in ("floor", "half_up", "ceiling") or spread not in ("", "sd", "mad"):
+        raise ValidationFailed(
+            "Trade {trade}: the rounding or worldskills column cannot be read.",
+            code="trade_setting_unreadable",
+            trade=row.get("code", ""),
+        )
     return AwardRules(
         mode=mode,
         first=first,
         second=second,
         third=third,  # type: ignore[arg-type]
         min_score=int(min_score or 60),
-        titles=DEMO_TITLES,
-        promotions=DEMO_PROMOTIONS,
+        rounding=rounding,  # type: ignore[arg-type]
+        titles=_setting(row, "titles", parse_titles, DEMO_TITLES),
+        promotions=_setting(row, "promotions", parse_promotions, DEMO_PROMOTIONS),
+        worldskills_view=bool(spread),
+        worldskills_scope="group" if scope == "group" else "trade",
+        worldskills_spread=spread or "sd",  # type: ignore[arg-type]
     )
 
 
@@ -104,17 +149,19 @@ def trade_from_row(row: dict[str, str], sort_order: int) -> TradeIn:
             min_skill_level=_int(row["min_skill_level"]),
             min_years_service=_int(row["min_years_service"]) or 0,
         ),
-        awards=parse_awards(row["awards"], row["min_award_score"]),
+        awards=parse_awards(row["awards"], row["min_award_score"], row),
+        tie_break=tuple(k for k in (row.get("tie_break") or "").split("|") if k.strip())
+        or DEFAULT_TIE_BREAK,
         judge_rule=JudgeRule(rule=row["judge_rule"]),
         max_entries=_int(row["max_entries"]),
         sort_order=sort_order,
     )
 
 
-async def _ensure_competition() -> tuple[int, int]:
-    row = read("competition.csv")[0]
+async def _ensure_competition(directory: Path, code: str | None, actor: Actor) -> tuple[int, int]:
+    row = read("competition.csv", directory)[0]
     data = services.CompetitionIn(
-        code=row["code"],
+        code=code or row["code"],
         name=row["name"],
         name_en=row["name_en"],
         year=int(row["year"]),
@@ -128,22 +175,26 @@ async def _ensure_competition() -> tuple[int, int]:
     )
     existing = await Competition.select(Competition.id).where(Competition.code == data.code).first()
     if existing is None:
-        return await services.create_competition(data, DEMO_ACTOR), 1
+        return await services.create_competition(data, actor), 1
     return existing["id"], 0
 
 
-async def _import(kind: str, competition_id: int, items: list) -> int:
-    applied = await structure.import_records(
-        kind, competition_id, items, DEMO_ACTOR, reason="demo data"
-    )
-    return applied.created + applied.updated
+async def load_structure(
+    directory: Path = DEMO_DIR, *, code: str | None = None, actor: Actor = DEMO_ACTOR,
+    reason: str = "demo data",
+) -> tuple[int, int]:  # fmt: skip
+    """The competition of `directory`'s competition.csv (under `code` if given) with its
+    industries, trades, delegations and quotas, venues, stations and sessions; returns the
+    competition's id and the records written."""
+    competition_id, changes = await _ensure_competition(directory, code, actor)
 
+    async def _import(kind: str, competition_id: int, items: list) -> int:
+        applied = await structure.import_records(kind, competition_id, items, actor, reason=reason)
+        return applied.created + applied.updated
 
-async def load_demo() -> DemoSummary:
-    competition_id, changes = await _ensure_competition()
-    trades = read("trades.csv")
-    delegations = read("delegations.csv")
-    venues = read("venues.csv")
+    trades = read("trades.csv", directory)
+    delegations = read("delegations.csv", directory)
+    venues = read("venues.csv", directory)
 
     changes += await _import(
         "industry",
@@ -155,7 +206,7 @@ async def load_demo() -> DemoSummary:
                 name_en=r["name_en"],
                 sort_order=int(r["sort_order"]),
             )
-            for r in read("industries.csv")
+            for r in read("industries.csv", directory)
         ],
     )
     changes += await _import(
@@ -220,10 +271,14 @@ async def load_demo() -> DemoSummary:
                 starts_at=dt.datetime.fromisoformat(r["starts_at"]),
                 ends_at=dt.datetime.fromisoformat(r["ends_at"]),
             )
-            for r in read("sessions.csv")
+            for r in read("sessions.csv", directory)
         ],
     )
+    return competition_id, changes
 
+
+async def load_demo() -> DemoSummary:
+    competition_id, changes = await load_structure()
     logins = []
     for r in read("users.csv"):
         login = DemoLogin(

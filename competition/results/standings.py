@@ -29,12 +29,12 @@ from competition.schemas import (
     settings_from_json,
 )
 from competition.stages import ENCRYPTED, Stage
+from registration.tables import EntryStatus
+from scoring import scores
 
 # The stages whose standings are results: from the lock (封分) on. Before it a ranking would be
 # a count still in progress, which no export or API shows as a result.
 LOCKED_STAGES = frozenset({Stage.locked, Stage.decrypted, Stage.published, Stage.final})
-from registration.tables import EntryStatus
-from scoring import scores
 
 AWARD_NAMES = {1: "一等奖", 2: "二等奖", 3: "三等奖"}
 MEDAL_NAMES = {"gold": "金牌", "silver": "银牌", "bronze": "铜牌", "excellence": "优胜奖"}

@@ -99,3 +99,13 @@ async def reveal(
         )
         for r in rows
     ]
+
+
+async def codes_by_entry(trade_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """entry id → (trade id, code) of the drawn trades, with no name, ticket or ID number: for
+    the rehearsal (competition/results/rehearsal.py), which replays last year's files keyed by
+    person on a fresh competition it runs by itself. No page serves it."""
+    rows = await DrawSlot.select(DrawSlot.entry, DrawSlot.trade, DrawSlot.code).where(
+        DrawSlot.trade.is_in(trade_ids or [0])
+    )
+    return {r["entry"]: (r["trade"], r["code"]) for r in rows}
