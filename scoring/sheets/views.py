@@ -7,14 +7,13 @@ import datetime as dt
 import json
 from typing import Any
 
+from competition import db
 from competition.errors import PermissionDenied
 from competition.i18n import N_, Msg, gettext
 from competition.schemas import JUDGE_RULES
 from scoring.sheets.marks import (
     READ_ONLY,
     SheetFacts,
-    cells_entered,
-    cells_expected,
     json_list,
     scheme_aspects,
     sheet_facts,
@@ -23,6 +22,7 @@ from scoring.sheets.roster import ensure_sheets
 from scoring.sheets.signing import entered_cells, slot_codes
 from scoring.tables import (
     Aspect,
+    AspectKind,
     Criterion,
     Judge,
     PanelMember,
@@ -73,6 +73,9 @@ async def my_sheets(user_id: int) -> list[dict[str, Any]]:
     rows = (
         await ScoreSheet.select(
             ScoreSheet.id,
+            ScoreSheet.judge,
+            ScoreSheet.scheme,
+            ScoreSheet.slots,
             ScoreSheet.status,
             ScoreSheet.signed_at,
             ScoreSheet.trade,
@@ -89,9 +92,18 @@ async def my_sheets(user_id: int) -> list[dict[str, Any]]:
         .order_by(ScoreSheet.session.starts_at)
         .order_by(ScoreSheet.session.code)
     )
+    entered = await _entered_by_slot(sorted({r["session"] for r in rows}), judges)
     out = []
     for row in rows:
-        facts = await sheet_facts(row["id"])
+        slots = {int(s) for s in json_list(row["slots"])}
+        judge, scheme = row["judge"], row["scheme"]
+        expected = len(slots) * len(await scheme_aspects(scheme))
+        # As `cells_entered` counts one sheet: its judge's Judgement marks and the panel's
+        # Measurement values, of the sheet's scheme, on the sheet's slots.
+        count = sum(
+            entered.get((slot, judge, scheme), 0) + entered.get((slot, None, scheme), 0)
+            for slot in slots
+        )
         out.append(
             {
                 "id": row["id"],
@@ -111,12 +123,34 @@ async def my_sheets(user_id: int) -> list[dict[str, Any]]:
                     "starts_at": _iso(row["session.starts_at"]),
                     "ends_at": _iso(row["session.ends_at"]),
                 },
-                "cells_expected": await cells_expected(facts),
-                "cells_entered": await cells_entered(facts),
+                "cells_expected": expected,
+                "cells_entered": count,
                 "url": f"/judge/sheets/{row['id']}",
             }
         )
     return out
+
+
+async def _entered_by_slot(
+    sessions: list[int], judges: list[int]
+) -> dict[tuple[int, int | None, int], int]:
+    """(slot, judge, scheme) → the marks there, for every sheet of these sessions at once: the
+    judges' own Judgement marks, and the panels' Measurement values (judge None). One grouped
+    query for all of a judge's sheets instead of one a sheet."""
+    if not sessions:
+        return {}
+    in_sessions = ", ".join("?" for _ in sessions)
+    in_judges = ", ".join("?" for _ in judges)
+    # Only placeholders are put in; the ids go as arguments.
+    sql = (
+        "SELECT m.slot, m.judge, a.scheme, count(*) FROM mark m "  # noqa: S608
+        "JOIN aspect a ON a.id = m.aspect JOIN draw_slot d ON d.id = m.slot "
+        f"WHERE d.session IN ({in_sessions}) AND ((a.kind = ? AND m.judge IN ({in_judges})) "
+        "OR (a.kind <> ? AND m.judge IS NULL)) GROUP BY m.slot, m.judge, a.scheme"
+    )
+    judgement = AspectKind.judgement.value
+    rows = await db.fetch_rows(sql, *sessions, judgement, *judges, judgement)
+    return {(slot, judge, scheme): count for slot, judge, scheme, count in rows}
 
 
 async def sheets_to_verify(user_id: int) -> list[dict[str, Any]]:
