@@ -305,9 +305,8 @@ async def rehearse(
     people = People()
     await people.load(competition_id)
     trades = sorted(people.trade_codes.items(), key=lambda t: t[1])
-    with_entries = [tid for tid, _c in trades if any(
-        trade == tid for held in people.entries.values() for _e, trade, _t in held
-    )]  # fmt: skip
+    entered = {trade for held in people.entries.values() for _e, trade, _t in held}
+    with_entries = [tid for tid, _c in trades if tid in entered]
     if (directory / SIGNIN).is_file():
         data = people.rewrite(directory / SIGNIN, TICKET_COLUMN)
     else:
