@@ -16,7 +16,7 @@ import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from competition import audit, db
@@ -149,12 +149,7 @@ class CountedResult:
     unchanged: int
 
     def summary(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "created": self.created,
-            "replaced": self.replaced,
-            "unchanged": self.unchanged,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

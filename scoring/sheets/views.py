@@ -141,7 +141,7 @@ async def _entered_by_slot(
         return {}
     in_sessions = ", ".join("?" for _ in sessions)
     in_judges = ", ".join("?" for _ in judges)
-    # Only placeholders are put in; the ids go as arguments.
+    # The f-string adds only "?" placeholders; every id is passed as an argument.
     sql = (
         "SELECT m.slot, m.judge, a.scheme, count(*) FROM mark m "  # noqa: S608
         "JOIN aspect a ON a.id = m.aspect JOIN draw_slot d ON d.id = m.slot "

@@ -14,6 +14,7 @@ from competition.errors import NotFound
 from competition.results import publication
 from competition.results.standings import (
     LOCKED_STAGES,
+    ResultRow,
     TradeStandings,
     competition_standings,
     trade_standings,
@@ -64,17 +65,19 @@ def _oversees(request: Request, competition_id: int) -> bool:
     )
 
 
+def _line(r: publication.PublishedRow | ResultRow) -> ResultLineOut:
+    """A published row or a live one: the same public fields."""
+    return ResultLineOut(r.group, r.present, r.code, r.name, r.delegation, r.total, r.practical,
+                         r.theory, r.oral, r.place, r.award, r.title, r.promotion, r.score700,
+                         r.medal)  # fmt: skip
+
+
 def _board_out(trade: dict, version: publication.Version, lines: bool) -> TradeResultsOut:
     return TradeResultsOut(
         trade_id=trade["id"], code=trade["code"], name=trade["name"], stage=trade["stage"],
         source="board", version=version.version, published_at=version.published_at,
         notice_ends_at=version.notice_ends_at, status=version.status.value,
-        lines=[
-            ResultLineOut(r.group, r.present, r.code, r.name, r.delegation, r.total, r.practical,
-                          r.theory, r.oral, r.place, r.award, r.title, r.promotion, r.score700,
-                          r.medal)
-            for r in version.rows
-        ] if lines else [],
+        lines=[_line(r) for r in version.rows] if lines else [],
     )  # fmt: skip
 
 
@@ -82,12 +85,7 @@ def _live_out(trade: TradeStandings, lines: bool) -> TradeResultsOut:
     return TradeResultsOut(
         trade_id=trade.trade_id, code=trade.code, name=trade.name, stage=trade.stage.value,
         source="live", version=None, published_at=None, notice_ends_at=None, status=None,
-        lines=[
-            ResultLineOut(r.group, r.present, r.code, r.name, r.delegation, r.total, r.practical,
-                          r.theory, r.oral, r.place, r.award, r.title, r.promotion, r.score700,
-                          r.medal)
-            for r in trade.rows
-        ] if lines else [],
+        lines=[_line(r) for r in trade.rows] if lines else [],
     )  # fmt: skip
 
 
