@@ -9,6 +9,7 @@ TABLE_MODULES = [
     "competition.tables",
     "registration.tables",
     "scoring.tables",
+    "competition.jobs.tables",
     "competition.results.tables",
 ]
 

@@ -17,6 +17,7 @@ from competition.config import REPO_ROOT, get_settings
 from competition.controllers import (
     api,
     imports,
+    jobs,
     organizer,
     public,
     roles,
@@ -24,6 +25,7 @@ from competition.controllers import (
     setup_pages,
     users,
 )
+from competition.jobs import queue as job_queue
 from competition.results import controllers as results_controllers
 from competition.web.access import PUBLIC, access_guard
 from competition.web.errors import EXCEPTION_HANDLERS
@@ -45,6 +47,7 @@ async def lifespan(app: Litestar):
     try:
         yield
     finally:
+        await job_queue.disconnect()
         await db.close_pool()
 
 
@@ -57,6 +60,7 @@ def route_handlers() -> list:
         *imports.ROUTES,
         *roles.ROUTES,
         *api.ROUTES,
+        *jobs.ROUTES,
         *users.ROUTES,
         *registration_controllers.ROUTES,
         *scoring_controllers.ROUTES,

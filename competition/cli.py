@@ -1,4 +1,5 @@
-"""The `jiangxin` command: migrate, serve, demo, rehearse, createuser, import, draw, export."""
+"""The `jiangxin` command: migrate, serve, worker, demo, rehearse, createuser, import, draw,
+export."""
 
 from __future__ import annotations
 
@@ -51,12 +52,54 @@ def migrate() -> None:
     click.secho("Database is up to date.", fg="green")
 
 
-def _serve(host: str, port: int, workers: int) -> None:
+def _serve(host: str, port: int, workers: int, *, job_worker: bool = True) -> None:
+    import subprocess
+
     import uvicorn
 
     from competition.serving import uvicorn_options
 
-    uvicorn.run("competition.app:create_app", **uvicorn_options(host, port, workers))
+    # The background jobs' worker runs beside the web server as its own process (killing it does
+    # not touch the web server, nor the other way round; the queue keeps what it had not done).
+    helper = (
+        subprocess.Popen(  # noqa: S603 - this program, fixed arguments
+            [sys.executable, "-m", "competition.cli", "worker", "--parent-pid", str(os.getpid())]
+        )
+        if job_worker
+        else None
+    )
+    try:
+        uvicorn.run("competition.app:create_app", **uvicorn_options(host, port, workers))
+    finally:
+        if helper is not None:
+            helper.terminate()
+            try:
+                helper.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                helper.kill()
+
+
+def _job_kinds() -> None:
+    """The packages that register background jobs (competition.jobs.kinds)."""
+    import competition.results.jobs  # noqa: F401
+
+
+@main.command(help="Run background jobs (whole-competition exports, certificates) from the queue.")
+@click.option("--concurrency", type=int, default=2, show_default=True, help="Jobs at once.")
+@click.option("--burst", is_flag=True, help="Run what is queued, then stop.")
+@click.option("--parent-pid", type=int, default=None, hidden=True)
+def worker(concurrency: int, burst: bool, parent_pid: int | None) -> None:
+    import logging
+
+    settings = _settings()
+    _job_kinds()
+    from competition.jobs import queue
+    from competition.jobs import worker as jobs_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # SAQ logs each job's arguments at INFO: only a row id here, never personal data.
+    click.echo(f"Background worker on {queue.describe(settings.queue_url)} ({queue.queue_name()})")
+    asyncio.run(jobs_worker.run(concurrency=concurrency, burst=burst, parent_pid=parent_pid))
 
 
 @main.command(help="Serve the web app (run `jiangxin migrate` first).")
@@ -69,7 +112,12 @@ def _serve(host: str, port: int, workers: int) -> None:
     show_default=True,
     help="Worker processes; use PostgreSQL for more than one.",
 )
-def serve(host: str | None, port: int | None, workers: int) -> None:
+@click.option(
+    "--no-job-worker",
+    is_flag=True,
+    help="Do not start a background-job worker beside the server (run `jiangxin worker` apart).",
+)
+def serve(host: str | None, port: int | None, workers: int, no_job_worker: bool) -> None:
     settings = _settings()
     if workers > 1 and settings.database.engine == "sqlite":
         click.secho(
@@ -81,7 +129,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     if settings.trusted_proxies:
         proxies = ", ".join(settings.trusted_proxies)
         click.echo(f"Client addresses are read from X-Forwarded-For sent by {proxies}.")
-    _serve(host or settings.host, port or settings.port, workers)
+    _serve(host or settings.host, port or settings.port, workers, job_worker=not no_job_worker)
 
 
 # Where the demo competition stands after `jiangxin demo --until …`.

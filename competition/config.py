@@ -9,12 +9,18 @@
 | JIANGXIN_COOKIE_SECURE | 1 (cookies only over HTTPS)          |
 | JIANGXIN_TRUSTED_PROXIES | none: X-Forwarded-For is ignored   |
 | JIANGXIN_PUBLIC_ORIGIN | (none) extra origins forms may come from |
+| JIANGXIN_QUEUE_URL     | the PostgreSQL database itself; redis://127.0.0.1:6379/0 with SQLite |
 
 JIANGXIN_TRUSTED_PROXIES lists the addresses (or networks, e.g. 10.0.0.0/8) of the reverse
 proxies in front of `jiangxin serve`, comma-separated. Only requests arriving from them may name
 the client in X-Forwarded-For; without it the peer address is the client. Sign-in throttling
 counts by that address, so trusting the header from anyone would let a guesser pick a fresh
 address for every try.
+
+JIANGXIN_QUEUE_URL is where background jobs (big exports, certificates) wait for `jiangxin
+worker`: a `postgresql://` or `redis://` URL (competition/jobs/). With PostgreSQL as the database
+the queue lives in it by default (no other service to run); an SQLite install uses the local
+Redis, which one SQLite file cannot replace (the workers are other processes).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from urllib.parse import unquote, urlparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///jiangxin.sqlite3"
+DEFAULT_QUEUE_URL = "redis://127.0.0.1:6379/0"
 SECRET_FILE = ".jiangxin_secret"  # noqa: S105 - a file name, not a secret
 
 
@@ -118,6 +125,20 @@ def _origins(value: str | None) -> tuple[str, ...]:
     return tuple(origins)
 
 
+def _queue_url(value: str | None, database_url: str) -> str:
+    if not value:
+        if urlparse(database_url).scheme in {"postgres", "postgresql"}:
+            return database_url.replace("postgres://", "postgresql://", 1)
+        return DEFAULT_QUEUE_URL
+    scheme = urlparse(value).scheme
+    if not (scheme.startswith("redis") or scheme in {"postgres", "postgresql"}):
+        raise ConfigError(
+            "JIANGXIN_QUEUE_URL must be a redis:// or postgresql:// URL "
+            "(the background jobs' queue)"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -128,6 +149,7 @@ class Settings:
     cookie_secure: bool
     trusted_proxies: tuple[str, ...] = ()
     public_origins: tuple[str, ...] = ()
+    queue_url: str = DEFAULT_QUEUE_URL
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, workdir: Path | None = None) -> Settings:
@@ -150,6 +172,7 @@ class Settings:
             cookie_secure=_flag(env.get("JIANGXIN_COOKIE_SECURE"), default=True),
             trusted_proxies=_proxies(env.get("JIANGXIN_TRUSTED_PROXIES")),
             public_origins=_origins(env.get("JIANGXIN_PUBLIC_ORIGIN")),
+            queue_url=_queue_url(env.get("JIANGXIN_QUEUE_URL"), url),
         )
 
 

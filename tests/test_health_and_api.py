@@ -248,6 +248,7 @@ async def test_every_status_the_api_answers_is_documented_and_each_documented_on
         "competition_id": str(demo_mutable.competition_id),
         "trade_id": str(trade["id"]),
         "sheet_id": "1",
+        "job_id": "1",  # none in this demo either
     }
     unknown = dict.fromkeys(ids, "999999")
     session = await CompetitionSession.select(CompetitionSession.id).first()

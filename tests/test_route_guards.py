@@ -130,6 +130,10 @@ ROUTE_TABLE: list[tuple[str, str, str | frozenset[Role]]] = [
     ("GET", "/tickets/public-key.pem", PUBLIC),
     # The JSON API.
     ("GET", "/api/me", SIGNED_IN),
+    # Background jobs (whole-competition exports, certificates): the organizers'.
+    ("GET", "/api/jobs/{job_id}", ORGANIZER),
+    ("GET", "/jobs/{job_id}", ORGANIZER),
+    ("GET", "/jobs/{job_id}/files/{file_id}", ORGANIZER),
     ("GET", "/api/competitions", OVERSIGHT),
     ("GET", "/api/competitions/{competition_id}", PUBLIC),
     ("GET", "/api/competitions/{competition_id}/industries", PUBLIC),
@@ -270,6 +274,9 @@ async def path_values(competition_id: int, *, user_id: int) -> dict[str, str]:
         # past the guard, which is what this test looks at.
         "version": "1",
         "appeal_id": str(await optional_id(Appeal)),
+        # No job exists in the demo: an unknown one answers 404 past the guard.
+        "job_id": "999999999",
+        "file_id": "999999999",
         "competition_id": str(competition_id),
         "trade_id": await first_id(
             Trade, Trade.competition == competition_id, Trade.code == "T001"

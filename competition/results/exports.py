@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +28,7 @@ import anyio.to_thread
 import rustpy_xlsxwriter
 
 from competition import spreadsheets as kit
-from competition.errors import PhaseError
+from competition.errors import NotFound, PhaseError
 from competition.i18n import N_, Msg, current_locale, render
 from competition.results.standings import (
     MEDAL_NAMES,
@@ -39,6 +39,7 @@ from competition.results.standings import (
 )
 from competition.schemas import SKILL_LEVELS
 from competition.stages import STAGE_LABELS
+from competition.tables import Competition, Trade
 from competition.web.templating import hundredths
 from scoring.scores import score_details
 
@@ -142,14 +143,43 @@ def csv_document(rows: Iterable[Sequence[Any]], encoding: str = "utf-8") -> byte
     return ("\ufeff" + text).encode("utf-8") if encoding == "utf-8" else text.encode("gb18030")
 
 
-def rankings_csv(
-    trades: Iterable[TradeStandings], *, full_id: bool = False, encoding: str = "utf-8"
-) -> bytes:
+def rankings_csv_chunks(
+    trades: Sequence[TradeStandings],
+    *,
+    full_id: bool = False,
+    encoding: str = "utf-8",
+    on_trade: Callable[[int], None] | None = None,
+) -> Iterator[bytes]:
+    """The rankings CSV a trade at a time (a response streams it; `on_trade(n)` hears of each
+    trade written)."""
+    if encoding not in ENCODINGS:
+        raise ValueError(f"unknown encoding {encoding!r}")
     kinds = [c.kind for c in COLUMNS]
-    lines: list[Sequence[Any]] = [headers()]
-    for _trade, values in result_rows(trades, full_id=full_id):
-        lines.append([_csv_value(k, v) for k, v in zip(kinds, values, strict=True)])
-    return csv_document(lines, encoding)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def flush(first: bool = False) -> bytes:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if encoding == "utf-8":
+            return (("\ufeff" if first else "") + text).encode("utf-8")
+        return text.encode("gb18030")
+
+    writer.writerow(headers())
+    yield flush(first=True)
+    for n, trade in enumerate(trades, start=1):
+        for _trade, values in result_rows([trade], full_id=full_id):
+            writer.writerow([_csv_value(k, v) for k, v in zip(kinds, values, strict=True)])
+        yield flush()
+        if on_trade is not None:
+            on_trade(n)
+
+
+def rankings_csv(
+    trades: Sequence[TradeStandings], *, full_id: bool = False, encoding: str = "utf-8"
+) -> bytes:
+    return b"".join(rankings_csv_chunks(trades, full_id=full_id, encoding=encoding))
 
 
 def _cell(kind: str, value: Any) -> Any:
@@ -205,19 +235,29 @@ def _sheet_names(trades: Sequence[TradeStandings], summary: str) -> list[str]:
     return names
 
 
-def rankings_xlsx(trades: Sequence[TradeStandings], *, full_id: bool = False) -> bytes:
-    """A summary sheet, then one sheet a trade with its ranking."""
+def rankings_xlsx(
+    trades: Sequence[TradeStandings],
+    *,
+    full_id: bool = False,
+    on_trade: Callable[[int], None] | None = None,
+) -> bytes:
+    """A summary sheet, then one sheet a trade with its ranking. `on_trade(n)` hears of each
+    trade's sheet made ready (the writing itself is one call at the end)."""
     names = headers()
     kinds = [c.kind for c in COLUMNS]
     with export_language():
         summary = render(N_("Summary"))
     sheets: list[tuple[str, Any]] = [(summary, _summary(trades))]
-    for trade, sheet in zip(trades, _sheet_names(trades, summary), strict=True):
+    for n, (trade, sheet) in enumerate(
+        zip(trades, _sheet_names(trades, summary), strict=True), start=1
+    ):
         records = [
             dict(zip(names, (_cell(k, v) for k, v in zip(kinds, values, strict=True)), strict=True))
             for _t, values in result_rows([trade], full_id=full_id)
         ]
         sheets.append((sheet, records or [dict.fromkeys(names)]))
+        if on_trade is not None:
+            on_trade(n)
     widths = [c.width for c in COLUMNS]
     text = rustpy_xlsxwriter.Format().set_num_format("@")
     per_sheet = {name: widths for name, _ in sheets[1:]}
@@ -239,6 +279,19 @@ def rankings_xlsx(trades: Sequence[TradeStandings], *, full_id: bool = False) ->
     return buffer.getvalue()
 
 
+async def locked_standings(
+    competition_id: int, trade_id: int | None = None
+) -> list[TradeStandings]:
+    """The standings the ranking files show: the competition's locked trades, or one trade,
+    refused while it is not locked."""
+    trades = await competition_standings(competition_id, None if trade_id is None else [trade_id])
+    if trade_id is not None and not all(t.locked for t in trades):
+        raise PhaseError(
+            "The ranking is available once the trade's marks are locked.", code="trade_not_locked"
+        )
+    return [t for t in trades if t.locked]
+
+
 async def export_results(
     competition_id: int,
     *,
@@ -248,17 +301,40 @@ async def export_results(
     full_id: bool = False,
 ) -> bytes:
     """The rankings of the competition's locked trades (or of one locked trade) as xlsx or CSV."""
-    trades = await competition_standings(competition_id, None if trade_id is None else [trade_id])
-    if trade_id is not None and not all(t.locked for t in trades):
-        raise PhaseError(
-            "The ranking is available once the trade's marks are locked.", code="trade_not_locked"
-        )
-    trades = [t for t in trades if t.locked]
+    trades = await locked_standings(competition_id, trade_id)
     if fmt == "csv":
         return await anyio.to_thread.run_sync(
             lambda: rankings_csv(trades, full_id=full_id, encoding=encoding)
         )
     return await anyio.to_thread.run_sync(lambda: rankings_xlsx(trades, full_id=full_id))
+
+
+async def file_names(competition_id: int, trade_id: int | None = None) -> tuple[str, str]:
+    """The base of an export's file name: "第十届…-焊工" to save under, "QH2026-T01" in ASCII."""
+    competition = (
+        await Competition.select(Competition.code, Competition.name)
+        .where(Competition.id == competition_id)
+        .first()
+    )
+    if competition is None:
+        raise NotFound("The competition was not found.", code="competition_not_found")
+    if trade_id is None:
+        name, ascii_name = competition["name"], competition["code"]
+    else:
+        trade = (
+            await Trade.select(Trade.competition, Trade.code, Trade.name)
+            .where(Trade.id == trade_id)
+            .first()
+        )
+        if trade is None or trade["competition"] != competition_id:
+            raise NotFound("The trade was not found.", code="trade_not_found")
+        name = f"{competition['name']}-{trade['name']}"
+        ascii_name = f"{competition['code']}-{trade['code']}"
+    return "".join(c for c in name if c not in '\\/:*?"<>|\r\n\t')[:100], ascii_name
+
+
+def media_type(suffix: str, encoding: str = "utf-8") -> str:
+    return kit.XLSX_MEDIA_TYPE if suffix == "xlsx" else f"text/csv; charset={encoding}"
 
 
 # ---------------------------------------------------------------------------- awards, medals

@@ -7,16 +7,19 @@ from urllib.parse import quote
 from litestar import Response
 
 
-def attachment(content: bytes, filename: str, fallback: str, media_type: str) -> Response:
+def content_disposition(filename: str, fallback: str) -> str:
     """`filename` as the saved name (RFC 5987, so Chinese names survive), `fallback` an ASCII
-    name for clients that do not read `filename*`. Not cached: such files hold personal data."""
+    name for clients that do not read `filename*`."""
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def attachment(content: bytes, filename: str, fallback: str, media_type: str) -> Response:
+    """Not cached: such files hold personal data."""
     return Response(
         content,
         media_type=media_type,
         headers={
-            "content-disposition": (
-                f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
-            ),
+            "content-disposition": content_disposition(filename, fallback),
             "cache-control": "no-store",
         },
     )

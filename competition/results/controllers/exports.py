@@ -4,46 +4,27 @@ table (?table=delegation|industry) and one trade's score detail."""
 
 from __future__ import annotations
 
-from litestar import Request, Response, get
+from litestar import Request, Response, get, post
 from litestar.params import FromPath
+from litestar.response import Redirect, Stream
 
-from competition import spreadsheets as kit
-from competition.errors import NotFound
+from competition.jobs import service as jobs
 from competition.results import exports
-from competition.tables import Competition, Role, Trade
+from competition.results.jobs import RANKINGS
+from competition.tables import Role
 from competition.web.access import require_competition, roles
-from competition.web.downloads import attachment
-from competition.web.forms import parse_int
+from competition.web.downloads import attachment, content_disposition
+from competition.web.forms import form_fields, parse_int
 
 AUDIENCES = {"org": Role.organizer, "supervisor": Role.supervisor}
-
-
-async def _names(competition_id: int, trade_id: int | None) -> tuple[str, str]:
-    competition = (
-        await Competition.select(Competition.code, Competition.name)
-        .where(Competition.id == competition_id)
-        .first()
-    )
-    if competition is None:
-        raise NotFound("The competition was not found.", code="competition_not_found")
-    if trade_id is None:
-        return competition["name"], competition["code"]
-    trade = (
-        await Trade.select(Trade.competition, Trade.code, Trade.name)
-        .where(Trade.id == trade_id)
-        .first()
-    )
-    if trade is None or trade["competition"] != competition_id:
-        raise NotFound("The trade was not found.", code="trade_not_found")
-    return f"{competition['name']}-{trade['name']}", f"{competition['code']}-{trade['code']}"
 
 
 def _file(
     content: bytes, name: str, ascii_name: str, suffix: str, encoding: str = "utf-8"
 ) -> Response:
-    media = kit.XLSX_MEDIA_TYPE if suffix == "xlsx" else f"text/csv; charset={encoding}"
-    safe = "".join(c for c in name if c not in '\\/:*?"<>|\r\n\t')[:100]
-    return attachment(content, f"{safe}.{suffix}", f"{ascii_name}.{suffix}", media)
+    return attachment(
+        content, f"{name}.{suffix}", f"{ascii_name}.{suffix}", exports.media_type(suffix, encoding)
+    )
 
 
 def _encoding(request: Request) -> str:
@@ -60,20 +41,47 @@ def _routes(root: str) -> list:
     async def rankings(request: Request, competition_id: FromPath[int]) -> Response:
         require_competition(request.user, competition_id, role)
         trade_id = parse_int(request.query_params.get("trade"), minimum=1)
-        name, ascii_name = await _names(competition_id, trade_id)
+        name, ascii_name = await exports.file_names(competition_id, trade_id)
         suffix = "csv" if request.url.path.endswith(".csv") else "xlsx"
-        content = await exports.export_results(
-            competition_id, trade_id=trade_id, fmt=suffix, encoding=_encoding(request),
-            full_id=full_id,
-        )  # fmt: skip
-        return _file(
-            content, f"{name}-成绩排名", f"{ascii_name}-results", suffix, _encoding(request)
+        encoding = _encoding(request)
+        if suffix == "xlsx":
+            content = await exports.export_results(
+                competition_id, trade_id=trade_id, full_id=full_id
+            )
+            return _file(content, f"{name}-成绩排名", f"{ascii_name}-results", suffix)
+        trades = await exports.locked_standings(competition_id, trade_id)
+        return Stream(
+            exports.rankings_csv_chunks(trades, full_id=full_id, encoding=encoding),
+            media_type=exports.media_type("csv", encoding),
+            headers={
+                "content-disposition": content_disposition(
+                    f"{name}-成绩排名.csv", f"{ascii_name}-results.csv"
+                ),
+                "cache-control": "no-store",
+            },
         )
+
+    async def rankings_job(request: Request, competition_id: FromPath[int]) -> Redirect:
+        """Every ranking as one file, made in the background with a progress page."""
+        require_competition(request.user, competition_id, role)
+        fields = await form_fields(request)
+        await exports.file_names(competition_id)  # 404 for a competition that is not there
+        job_id = await jobs.submit(
+            RANKINGS,
+            competition_id=competition_id,
+            requested_by=request.user.user_id,
+            params={
+                "format": "csv" if fields.get("format") == "csv" else "xlsx",
+                "encoding": "gb18030" if fields.get("encoding") == "gb18030" else "utf-8",
+                "full_id": full_id,
+            },
+        )
+        return Redirect(f"/jobs/{job_id}", status_code=303)
 
     @get([base + "/awards.xlsx", base + "/awards.csv"], name=f"{root}-results-awards", **guard)
     async def awards(request: Request, competition_id: FromPath[int]) -> Response:
         require_competition(request.user, competition_id, role)
-        name, ascii_name = await _names(competition_id, None)
+        name, ascii_name = await exports.file_names(competition_id, None)
         suffix = "csv" if request.url.path.endswith(".csv") else "xlsx"
         content = await exports.export_awards(
             competition_id, fmt=suffix, encoding=_encoding(request)
@@ -85,7 +93,7 @@ def _routes(root: str) -> list:
     @get([base + "/medals.xlsx", base + "/medals.csv"], name=f"{root}-results-medals", **guard)
     async def medals(request: Request, competition_id: FromPath[int]) -> Response:
         require_competition(request.user, competition_id, role)
-        name, ascii_name = await _names(competition_id, None)
+        name, ascii_name = await exports.file_names(competition_id, None)
         suffix = "csv" if request.url.path.endswith(".csv") else "xlsx"
         by = "industry" if request.query_params.get("table") == "industry" else "delegation"
         content = await exports.export_medals(
@@ -98,11 +106,16 @@ def _routes(root: str) -> list:
         request: Request, competition_id: FromPath[int], trade_id: FromPath[int]
     ) -> Response:
         require_competition(request.user, competition_id, role)
-        name, ascii_name = await _names(competition_id, trade_id)
+        name, ascii_name = await exports.file_names(competition_id, trade_id)
         content = await exports.export_detail(trade_id)
         return _file(content, f"{name}-评分明细", f"{ascii_name}-detail", "xlsx")
 
-    return [rankings, awards, medals, detail]
+    # Only the organizer's whole-competition file is a background job: a supervisor's pages never
+    # write (they download the masked rankings directly).
+    if role != Role.organizer:
+        return [rankings, awards, medals, detail]
+    job_route = post(base + "/export-job", name=f"{root}-results-export-job", **guard)(rankings_job)
+    return [rankings, job_route, awards, medals, detail]
 
 
 ROUTES = [*_routes("org"), *_routes("supervisor")]

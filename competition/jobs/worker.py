@@ -1,0 +1,78 @@
+"""`jiangxin worker`: the process that takes jobs from the queue and runs them.
+
+Which kinds it can run is what was registered before it starts (`competition.cli` imports the
+packages that register them). `burst=True` runs what is queued and returns: the tests use it, and
+so can a cron-driven installation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from saq import Worker
+
+from competition import db
+from competition.jobs import queue, service
+
+# Jobs are CPU-bound (PDFs, workbooks): more at once than cores only slows each one.
+DEFAULT_CONCURRENCY = 2
+
+
+async def run_background_job(ctx: dict[str, Any], *, job_id: int) -> str:
+    saq_job = ctx["job"]
+    return await service.execute(job_id, saq_job.key, touch=saq_job.update)
+
+
+async def _startup(ctx: dict[str, Any]) -> None:
+    await db.start_pool()
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    await db.close_pool()
+
+
+def build(
+    *, concurrency: int = DEFAULT_CONCURRENCY, burst: bool = False, own_pool: bool = True
+) -> Worker:
+    """`own_pool=False` when the process already holds the database pool (a test running the
+    worker beside the app)."""
+    return Worker(
+        queue.queue(),
+        functions=[(queue.FUNCTION, run_background_job)],
+        concurrency=concurrency,
+        startup=_startup if own_pool else None,
+        shutdown=_shutdown if own_pool else None,
+        burst=burst,
+        # A stuck job (its worker died) is found within a minute rather than SAQ's default.
+        timers={"sweep": 30},
+        dequeue_timeout=1.0,
+    )
+
+
+async def _stop_when_orphaned(worker: Worker, parent_pid: int) -> None:
+    # `jiangxin serve` starts the worker beside itself; killed with -9 it cannot stop its worker,
+    # which then belongs to init: it stops by itself.
+    while os.getppid() == parent_pid:
+        await asyncio.sleep(1)
+    await worker.stop()
+
+
+async def run(
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    burst: bool = False,
+    own_pool: bool = True,
+    parent_pid: int | None = None,
+) -> None:
+    worker = build(concurrency=concurrency, burst=burst, own_pool=own_pool)
+    await worker.queue.connect()
+    watch = (
+        asyncio.create_task(_stop_when_orphaned(worker, parent_pid)) if parent_pid else None
+    )
+    try:
+        await worker.start()
+    finally:
+        if watch is not None:
+            watch.cancel()

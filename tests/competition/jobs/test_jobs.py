@@ -1,0 +1,210 @@
+"""Background jobs through the real queue (SAQ over Redis with SQLite, over the database itself
+with PostgreSQL) and a real worker: the organizer asks for every ranking of the competition, the
+page says queued, a worker runs it, the page shows its progress and its file, the file read back
+equals the standings; who may see a job; the same job not queued twice; a failure shown in the
+user's language; a worker that died halfway; a queue that cannot be reached; `jiangxin worker`
+as a separate process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import subprocess
+import sys
+
+import pandas as pd
+from saq import Queue
+
+from competition.errors import ValidationFailed
+from competition.i18n import N_
+from competition.jobs import kinds, queue, service
+from competition.jobs import worker as jobs_worker
+from competition.jobs.tables import BackgroundJob, JobFile
+from competition.results.jobs import RANKINGS
+from competition.results.standings import trade_standings
+from competition.tables import Competition, Role
+from tests.competition.results.builders import decrypted_trade
+from tests.support import PASSWORD, csrf_token, login, make_user
+
+
+async def run_queued_jobs() -> None:
+    """A worker in this process takes what is queued, runs it, and stops (burst mode)."""
+    await jobs_worker.run(burst=True, own_pool=False, concurrency=1)
+
+
+async def _ask_for_rankings(client, competition_id: int, fmt: str = "xlsx") -> int:
+    token = await csrf_token(client)
+    response = await client.post(
+        f"/org/competitions/{competition_id}/results/export-job",
+        data={"format": fmt, "_csrf_token": token},
+    )
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert location.startswith("/jobs/")
+    return int(location.rsplit("/", 1)[1])
+
+
+async def test_every_ranking_is_made_in_the_background_with_its_progress(demo_marks, client):
+    trade = await decrypted_trade()
+    await login(client, "organizer")
+    job_id = await _ask_for_rankings(client, trade.competition_id)
+
+    page = await client.get(f"/jobs/{job_id}")
+    assert page.status_code == 200 and "排队中" in page.text and "/static/js/job.js" in page.text
+    status = (await client.get(f"/api/jobs/{job_id}")).json()
+    assert status["state"] == "queued" and status["files"] == []
+    # Asked again while it waits: the same job, not a second one.
+    assert await _ask_for_rankings(client, trade.competition_id) == job_id
+
+    await run_queued_jobs()
+
+    status = (await client.get(f"/api/jobs/{job_id}")).json()
+    assert status["state"] == "done" and status["percent"] == 100 and status["attempts"] == 1
+    assert status["done"] == status["total"] >= 1  # a trade at a time
+    [made] = status["files"]
+    assert made["name"].endswith("-成绩排名.xlsx")
+    download = await client.get(made["url"])
+    assert download.status_code == 200 and download.headers["cache-control"] == "no-store"
+    assert "filename*=UTF-8''" in download.headers["content-disposition"]
+    assert int(download.headers["content-length"]) == made["size"] == len(download.content)
+
+    standings = await trade_standings(trade.trade_id)
+    sheet = next(
+        name for name in pd.ExcelFile(io.BytesIO(download.content), engine="openpyxl").sheet_names
+        if name.startswith(trade.code)
+    )  # fmt: skip
+    frame = pd.read_excel(
+        io.BytesIO(download.content), sheet_name=sheet, dtype={"准考证号": str}, engine="openpyxl"
+    )
+    ranked = frame[frame["名次"].notna()]
+    assert {(str(r["准考证号"]), int(r["名次"])) for _, r in ranked.iterrows()} == {
+        (r.ticket_number, r.place) for r in standings.rows if r.present
+    }
+    # The organizer's file carries the full ID numbers.
+    assert all("*" not in v for v in frame["身份证号"].dropna())
+
+    listing = await client.get(f"/org/competitions/{trade.competition_id}/jobs")
+    assert listing.status_code == 200 and f"/jobs/{job_id}" in listing.text
+    assert "已完成" in listing.text
+
+
+async def test_the_csv_job_and_the_streamed_csv_download(demo_marks, client):
+    trade = await decrypted_trade()
+    await login(client, "organizer")
+    job_id = await _ask_for_rankings(client, trade.competition_id, "csv")
+    await run_queued_jobs()
+    [made] = (await client.get(f"/api/jobs/{job_id}")).json()["files"]
+    from_job = (await client.get(made["url"])).content
+    streamed = await client.get(f"/org/competitions/{trade.competition_id}/results/export.csv")
+    assert streamed.status_code == 200 and "text/csv" in streamed.headers["content-type"]
+    assert streamed.content == from_job and from_job.startswith(b"\xef\xbb\xbf")
+    frame = pd.read_csv(io.BytesIO(from_job), encoding="utf-8-sig", dtype=str)
+    assert set(frame["工种代码"]) == {trade.code}
+
+
+async def test_who_may_see_a_job(demo_marks, client, other_client):
+    trade = await decrypted_trade()
+    await login(client, "organizer")
+    job_id = await _ask_for_rankings(client, trade.competition_id)
+    await run_queued_jobs()
+    file_url = (await client.get(f"/api/jobs/{job_id}")).json()["files"][0]["url"]
+
+    # Jobs are the organizer's: the supervisor downloads the masked rankings directly.
+    await login(other_client, "supervisor")
+    for url in (f"/jobs/{job_id}", f"/api/jobs/{job_id}", file_url):
+        assert (await other_client.get(url)).status_code == 403, url
+    masked = await other_client.get(
+        f"/supervisor/competitions/{trade.competition_id}/results/export.csv"
+    )
+    frame = pd.read_csv(io.BytesIO(masked.content), encoding="utf-8-sig", dtype=str)
+    assert all("*" in v for v in frame["身份证号"].dropna())
+
+    # An organizer of another competition only.
+    other = await Competition.insert(Competition(code="OTHER", name="另一届", year=2027)).returning(
+        Competition.id
+    )
+    await make_user("org-elsewhere", Role.organizer, competition_id=other[0]["id"])
+    await login(other_client, "org-elsewhere", PASSWORD)
+    assert (await other_client.get(f"/api/jobs/{job_id}")).status_code == 403
+    await login(other_client, "judge")
+    assert (await other_client.get(f"/jobs/{job_id}")).status_code == 403
+    assert (await other_client.get(f"/api/jobs/{job_id + 1000}")).status_code == 403
+    await login(client, "organizer")
+    assert (await client.get(f"/api/jobs/{job_id + 1000}")).status_code == 404
+
+
+@kinds.register("tests.refuses", N_("Every ranking of the competition"))
+async def _refuses(run: service.JobRun):
+    await run.progress(1, 4, force=True)
+    raise ValidationFailed("The ranking is available once the trade's marks are locked.")
+
+
+async def test_a_failed_job_says_why_in_the_readers_language(demo_marks, client):
+    trade = await decrypted_trade()
+    await login(client, "organizer")
+    job_id = await service.submit("tests.refuses", competition_id=trade.competition_id,
+                                  requested_by=None)  # fmt: skip
+    await run_queued_jobs()
+    status = (await client.get(f"/api/jobs/{job_id}")).json()
+    assert status["state"] == "failed" and status["files"] == []
+    assert "封分" in status["error"]
+    page = await client.get(f"/jobs/{job_id}")
+    assert "失败" in page.text and "封分" in page.text
+
+
+async def test_a_job_its_dead_worker_left_running_runs_again(demo_marks):
+    trade = await decrypted_trade()
+    job_id = await service.submit(
+        RANKINGS, competition_id=trade.competition_id, requested_by=None, params={"format": "csv"}
+    )
+    # As a worker killed halfway leaves it: running, attempt 1, silent for minutes, no file.
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    await BackgroundJob.update(
+        {BackgroundJob.state: "running", BackgroundJob.attempts: 1, BackgroundJob.done: 1,
+         BackgroundJob.heartbeat_at: long_ago, BackgroundJob.started_at: long_ago}
+    ).where(BackgroundJob.id == job_id)  # fmt: skip
+    assert (await service.get(job_id)).stalled
+    key = (await BackgroundJob.select(BackgroundJob.queue_key).where(
+        BackgroundJob.id == job_id).first())["queue_key"]  # fmt: skip
+    # A queue entry from before the database was reset (same row id, another key): nothing runs.
+    assert await service.execute(job_id, "job-1-stale") == "missing"
+    # The queue's sweep hands it to a worker again, which runs it from the start.
+    assert await service.execute(job_id, key) == "done"
+    view = await service.get(job_id)
+    assert view.attempts == 2 and not view.stalled and len(view.files) == 1
+    assert await JobFile.count().where(JobFile.job == job_id) == 1
+    # While a worker is at it (its heartbeat fresh), a second delivery does not run it twice.
+    await BackgroundJob.update({BackgroundJob.state: "running"}).where(BackgroundJob.id == job_id)
+    assert await service.execute(job_id, key) == "busy"
+    await BackgroundJob.update({BackgroundJob.state: "done"}).where(BackgroundJob.id == job_id)
+    # Delivered once more (the queue may): a finished job is not run again.
+    assert await service.execute(job_id, key) == "done"
+    assert await JobFile.count().where(JobFile.job == job_id) == 1
+
+
+async def test_a_queue_that_cannot_be_reached(demo_marks, client, monkeypatch):
+    trade = await decrypted_trade()
+    await login(client, "organizer")
+    monkeypatch.setattr(queue, "_queue", Queue.from_url("redis://127.0.0.1:9/0", name="nowhere"))
+    token = await csrf_token(client)
+    response = await client.post(
+        f"/org/competitions/{trade.competition_id}/results/export-job",
+        data={"format": "xlsx", "_csrf_token": token},
+    )
+    assert response.status_code == 503 and "后台任务队列" in response.text
+    last = await BackgroundJob.select().order_by(BackgroundJob.id, ascending=False).first()
+    assert last["state"] == "failed" and last["error_code"] == "queue_unreachable"
+
+
+async def test_jiangxin_worker_runs_a_job_in_its_own_process(demo_marks, client):
+    trade = await decrypted_trade()
+    await login(client, "organizer")
+    job_id = await _ask_for_rankings(client, trade.competition_id, "csv")
+    done = subprocess.run(
+        [sys.executable, "-m", "competition.cli", "worker", "--burst"],
+        capture_output=True, text=True, env=os.environ.copy(), timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    status = (await client.get(f"/api/jobs/{job_id}")).json()
+    assert status["state"] == "done" and len(status["files"]) == 1
