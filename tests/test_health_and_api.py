@@ -249,6 +249,7 @@ async def test_every_status_the_api_answers_is_documented_and_each_documented_on
         "trade_id": str(trade["id"]),
         "sheet_id": "1",
         "job_id": "1",  # none in this demo either
+        "number": "QH16-0000-00000",  # no certificate either
     }
     unknown = dict.fromkeys(ids, "999999")
     session = await CompetitionSession.select(CompetitionSession.id).first()

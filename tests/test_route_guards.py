@@ -77,6 +77,10 @@ ROUTE_TABLE: list[tuple[str, str, str | frozenset[Role]]] = [
     ("GET", "/competitions/{competition_id}", PUBLIC),
     # The results notice board (公示): published results, names masked.
     ("GET", "/competitions/{competition_id}/results*", PUBLIC),
+    # Certificate verification (证书查验): anyone holding the paper.
+    ("GET", "/certificates", PUBLIC),
+    ("GET", "/certificates/{number}", PUBLIC),
+    ("GET", "/api/certificates/{number}", PUBLIC),
     ("*", "/static/*", PUBLIC),
     ("GET", "/schema*", PUBLIC),
     # The organizer's pages. Everything inside one competition (edit, phase, the setup pages of
@@ -276,6 +280,7 @@ async def path_values(competition_id: int, *, user_id: int) -> dict[str, str]:
         "appeal_id": str(await optional_id(Appeal)),
         # No job exists in the demo: an unknown one answers 404 past the guard.
         "job_id": "999999999",
+        "number": "QH16-0000-00000",
         "file_id": "999999999",
         "competition_id": str(competition_id),
         "trade_id": await first_id(

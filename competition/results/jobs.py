@@ -1,16 +1,27 @@
-"""The results' background jobs: every ranking of the competition as one file. At 200,000
-entries the workbook takes several seconds to rank and write (bench/results.py), too long for a
-request to wait on and worth a progress bar; one trade's ranking stays a plain download."""
+"""The results' background jobs: every ranking of the competition as one file (at 200,000
+entries the workbook takes several seconds to rank and write, bench/results.py: too long for a
+request to wait on and worth a progress bar; one trade's ranking stays a plain download), and
+the certificates of a trade or of the whole competition (numbered, then printed a PDF a trade,
+on every core for a big batch)."""
 
 from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import anyio.from_thread
 import anyio.to_thread
 
+from competition.audit import Actor
+from competition.errors import PhaseError
 from competition.i18n import N_
 from competition.jobs.kinds import JobOutput, OutputFile, register
 from competition.jobs.service import JobRun
 from competition.results import exports
+from competition.results.certificates import pdf
+from competition.results.certificates import service as certificates
+from competition.results.certificates.layout import Design
 
 RANKINGS = "results.rankings"
 
@@ -53,4 +64,81 @@ async def rankings(run: JobRun) -> JobOutput:
             )
         ],
         summary={"trades": count, "entries": sum(len(t.rows) for t in trades)},
+    )
+
+
+CERTIFICATES = "results.certificates"
+# Below this many pages a batch renders in the worker's own thread; above it, in one process a
+# core (a spawned process costs ~0.5 s to start, a page ~0.9 ms).
+PROCESS_THRESHOLD = 2_000
+
+
+def _render_batches(
+    batches: list[tuple[int, list[pdf.Page]]], design: Design, on_done
+) -> dict[int, bytes]:
+    """Each trade's pages as one PDF; `on_done(pages)` after each trade."""
+    out: dict[int, bytes] = {}
+    total = sum(len(pages) for _t, pages in batches)
+    if total < PROCESS_THRESHOLD or (os.cpu_count() or 1) < 2:
+        for trade_id, pages in batches:
+            out[trade_id] = pdf.render(pages, design)
+            on_done(len(pages))
+        return out
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context) as pool:
+        futures = {pool.submit(pdf.render, pages, design): (trade_id, len(pages))
+                   for trade_id, pages in batches}  # fmt: skip
+        for future in as_completed(futures):
+            trade_id, count = futures[future]
+            out[trade_id] = future.result()
+            on_done(count)
+    return out
+
+
+@register(CERTIFICATES, N_("Certificates"))
+async def certificates_job(run: JobRun) -> JobOutput:
+    """params: trade_id (one trade; absent: every trade whose results are final), base_url
+    (where the QR codes point: the site's public address)."""
+    competition_id = run.competition_id
+    assert competition_id is not None
+    actor = Actor(user_id=run.requested_by, name="certificates")
+    trade_id = run.params.get("trade_id")
+    trade_ids = [int(trade_id)] if trade_id else await certificates.issuable_trades(competition_id)
+    if not trade_ids:
+        raise PhaseError(
+            "No trade of this competition has final results yet: certificates follow the final "
+            "results.",
+            code="no_final_trades",
+        )
+    await run.progress(0, len(trade_ids), N_("Numbering the certificates"), force=True)
+    made = 0
+    for n, one in enumerate(trade_ids, start=1):
+        made += (await certificates.issue_trade(one, actor=actor)).made
+        await run.progress(n, len(trade_ids))
+    design = await certificates.design_of(competition_id)
+    base_url = str(run.params.get("base_url") or "")
+    batches = []
+    for one in trade_ids:
+        pages = certificates.pages_of(await certificates.of_trade(one, only_valid=True), base_url)
+        if pages:
+            batches.append((one, pages))
+    total = sum(len(pages) for _t, pages in batches)
+    await run.progress(0, total, N_("Printing the certificates"), force=True)
+    printed = 0
+
+    def done(count: int) -> None:
+        nonlocal printed
+        printed += count
+        anyio.from_thread.run(run.progress, printed, total)
+
+    rendered = await anyio.to_thread.run_sync(lambda: _render_batches(batches, design, done))
+    await run.progress(total, total, N_("Saving the files"), force=True)
+    files = []
+    for one, _pages in batches:
+        name, ascii_name = await exports.file_names(competition_id, one)
+        files.append(OutputFile(f"{name}-证书.pdf", f"{ascii_name}-certificates.pdf",
+                                "application/pdf", rendered[one]))  # fmt: skip
+    return JobOutput(
+        files=files,
+        summary={"trades": len(batches), "certificates": total, "new": made},
     )

@@ -1,18 +1,21 @@
 """The results' routes by audience: the organizer's results pages (organizer), decryption
 (encryption role), appeals and their rulings (supervisor), the public notice board (public),
-a contestant's and a delegation's own results and appeals (mine), the JSON API (api), and the
-downloads (exports)."""
+a contestant's and a delegation's own results, appeals and certificates (mine), the JSON API
+(api), the downloads (exports), the organizer's certificates (certificates) and their public
+verification (verification)."""
 
 from __future__ import annotations
 
 from competition.results.controllers import (
     api,
+    certificates,
     encryption,
     exports,
     mine,
     organizer,
     public,
     supervisor,
+    verification,
 )
 
 ROUTES = [
@@ -23,4 +26,6 @@ ROUTES = [
     *mine.ROUTES,
     *api.ROUTES,
     *exports.ROUTES,
+    *certificates.ROUTES,
+    *verification.ROUTES,
 ]

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from competition.accounts import Identity
-from competition.errors import DomainError, NotFound
+from competition.errors import DomainError, NotFound, PermissionDenied
 from competition.i18n import N_, translate_error
 from competition.results import appeals, publication
+from competition.results.certificates import service as certificates
+from competition.results.controllers.certificates import certificate_pdf, public_base_url
 from competition.results.controllers.organizer import AWARD_LABELS
 from competition.schemas import SKILL_LEVELS
 from competition.tables import Role
@@ -60,6 +63,9 @@ async def _results(entries: list[dict[str, Any]], *, detail: bool) -> list[dict[
             DrawSlot.entry.is_in([e["id"] for e in entries] or [0])
         )
     }
+    held: dict[int, list[certificates.CertificateView]] = {}
+    for certificate in await certificates.of_entries(e["id"] for e in entries):
+        held.setdefault(certificate.entry_id, []).append(certificate)
     out = []
     for entry in entries:
         trade_id = entry["trade"]
@@ -67,7 +73,8 @@ async def _results(entries: list[dict[str, Any]], *, detail: bool) -> list[dict[
             boards[trade_id] = await publication.board_version(trade_id)
         board = boards[trade_id]
         line = next((r for r in board.rows if r.entry_id == entry["id"]), None) if board else None
-        item = {"entry": entry, "board": board, "line": line, "detail": None}
+        item = {"entry": entry, "board": board, "line": line, "detail": None,
+                "certificates": held.get(entry["id"], [])}  # fmt: skip
         if detail and line is not None and line.present and entry["id"] in slots:
             item["detail"] = await score_detail(trade_id, slots[entry["id"]])
         out.append(item)
@@ -175,4 +182,34 @@ async def delegation_appeal(request: Request) -> Template | Redirect:
     return await _file(request, delegation=True)
 
 
-ROUTES = [my_results, my_appeal, delegation_results, delegation_appeal]
+async def _held(number: str, may_hold) -> certificates.CertificateView:
+    found = await certificates.find(number)
+    if found is None:
+        raise NotFound("There is no certificate with this number.", code="certificate_not_found")
+    entry = await Entry.select(Entry.person.user, Entry.delegation).where(
+        Entry.id == found.entry_id
+    ).first()  # fmt: skip
+    if entry is None or not may_hold(entry):
+        raise PermissionDenied("This certificate is someone else's.", code="certificate_forbidden")
+    return found
+
+
+@get("/me/certificates/{number:str}", opt=roles(Role.contestant), include_in_schema=False)
+async def my_certificate(request: Request, number: FromPath[str]) -> Response:
+    """One's own certificate as a PDF (its current version)."""
+    identity: Identity = request.user
+    found = await _held(number, lambda e: e["person.user"] == identity.user_id)
+    return await certificate_pdf(found, public_base_url(request))
+
+
+@get("/delegation/certificates/{number:str}", opt=roles(Role.delegation_admin),
+     include_in_schema=False)  # fmt: skip
+async def delegation_certificate(request: Request, number: FromPath[str]) -> Response:
+    """The certificate of one of the delegation's contestants."""
+    mine = set(delegation_ids(request.user))
+    found = await _held(number, lambda e: e["delegation"] in mine)
+    return await certificate_pdf(found, public_base_url(request))
+
+
+ROUTES = [my_results, my_appeal, delegation_results, delegation_appeal, my_certificate,
+          delegation_certificate]  # fmt: skip

@@ -59,3 +59,20 @@ async def published_trade(code: str = TRADE, *, notice_hours: int = 72) -> Resul
 async def competition_phase(competition_id: int, phase: str) -> None:
     """The competition's phase set directly (a test of a later step, not of the phase page)."""
     await Competition.update({Competition.phase: phase}).where(Competition.id == competition_id)
+
+
+async def final_trade(code: str = TRADE) -> ResultsTrade:
+    """Published, its notice period over, the competition's results published: made final
+    (最终结果) by the organizer."""
+    import datetime as dt
+
+    from competition.results.tables import Publication
+
+    trade = await published_trade(code)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    await Publication.update({Publication.notice_ends_at: past}).where(
+        Publication.trade == trade.trade_id
+    )
+    await competition_phase(trade.competition_id, "published")
+    await publication.make_final(trade.trade_id, actor=await actor("organizer"))
+    return trade
