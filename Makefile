@@ -19,13 +19,14 @@ HOST ?=
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev demo test lint messages clean
+.PHONY: help install install-dev demo test lint messages screenshots clean
 
 help:
 	@echo "make demo      install, load the demo competition and serve it (PORT=…, HOST=…)"
 	@echo "make test      install, make sure Chromium is present, run the test suite (ARGS=…)"
 	@echo "make lint      ruff check, ruff format --check and the import contracts (lint-imports)"
 	@echo "make messages  add new msgids to the zh_CN catalogs (locale/zh_CN/LC_MESSAGES)"
+	@echo "make screenshots  the README's pictures, taken by the browser tests (docs/screenshots)"
 	@echo "make install   create $(VENV) and install Jiangxin (what the demo needs)"
 	@echo "make install-dev  install also the test and lint tools (make test does this)"
 	@echo "make clean     remove $(VENV), caches and build files (keeps databases and the secret)"
@@ -96,6 +97,9 @@ lint: install-dev
 
 messages: install
 	$(BIN)/python -m competition.i18n_catalogs
+
+screenshots: install-dev
+	JIANGXIN_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/competition/results/test_certificates_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -84,7 +85,28 @@ async def record_many(
     competition_id: int | None = None,
     reason: str = "",
 ) -> None:
-    """Many records at once (imports): each entry has action, object_id, old, new."""
+    """Many records at once (imports, a batch of certificates): each entry has action,
+    object_id, old, new. Inside a transaction they are written with `db.copy_records` (COPY on
+    PostgreSQL): Piccolo's insert took ~70 µs a record, 4 s for 60,000 certificates."""
+    from competition import db  # db imports the settings; the audit module stays importable alone
+
+    if not entries:
+        return
+    if db.in_transaction():
+        moment = dt.datetime.now(dt.UTC)
+
+        def document(value: Any) -> str | None:
+            return None if value is None else json.dumps(to_jsonable(value), ensure_ascii=False)
+
+        await db.copy_records(
+            "audit_log",
+            ["at", "actor_id", "actor_name", "competition_id", "action", "object_type",
+             "object_id", "old", "new", "reason"],
+            [(moment, actor.user_id, actor.name, competition_id, e["action"], object_type,
+              str(e["object_id"]), document(e.get("old")), document(e.get("new")), reason)
+             for e in entries],
+        )  # fmt: skip
+        return
     rows = [
         AuditLog(
             actor_id=actor.user_id,

@@ -75,6 +75,10 @@ class Competition(Table):  # 届
     registration_closes_on = Date(null=True, default=None)
     max_trades_per_person = SmallInt(default=1)
     appeal_window_minutes = Integer(default=120)
+    # 个人信息保留期: days after the final results before the organizer may shred the personal
+    # data no longer needed (competition/results/shredder.py); when that was done.
+    retention_days = Integer(default=180)
+    shredded_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 

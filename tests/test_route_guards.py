@@ -77,6 +77,8 @@ ROUTE_TABLE: list[tuple[str, str, str | frozenset[Role]]] = [
     ("GET", "/competitions/{competition_id}", PUBLIC),
     # The results notice board (公示): published results, names masked.
     ("GET", "/competitions/{competition_id}/results*", PUBLIC),
+    # The hall board (场馆大屏): a screen in the hall, no names.
+    ("GET", "/competitions/{competition_id}/board", PUBLIC),
     # Certificate verification (证书查验): anyone holding the paper.
     ("GET", "/certificates", PUBLIC),
     ("GET", "/certificates/{number}", PUBLIC),
@@ -138,6 +140,7 @@ ROUTE_TABLE: list[tuple[str, str, str | frozenset[Role]]] = [
     ("GET", "/api/jobs/{job_id}", ORGANIZER),
     ("GET", "/jobs/{job_id}", ORGANIZER),
     ("GET", "/jobs/{job_id}/files/{file_id}", ORGANIZER),
+    ("GET", "/jobs/{job_id}/files.zip", ORGANIZER),
     ("GET", "/api/competitions", OVERSIGHT),
     ("GET", "/api/competitions/{competition_id}", PUBLIC),
     ("GET", "/api/competitions/{competition_id}/industries", PUBLIC),

@@ -9,6 +9,8 @@ Who may look: organizers — the one who asked for the job, and the organizers o
 from __future__ import annotations
 
 import datetime as dt
+import time
+import zipfile
 
 import msgspec
 from litestar import Request, get
@@ -17,7 +19,7 @@ from litestar.response import Stream, Template
 
 from competition.accounts import Identity
 from competition.clock import format_datetime
-from competition.errors import PermissionDenied
+from competition.errors import NotFound, PermissionDenied
 from competition.i18n import N_, render
 from competition.jobs import service
 from competition.tables import Competition, Role
@@ -152,6 +154,61 @@ async def job_file(request: Request, job_id: FromPath[int], file_id: FromPath[in
     )
 
 
+class _Sink:
+    """What zipfile writes into, handed on a piece at a time (it has no `tell`: zipfile then
+    writes each member's sizes after it, so nothing needs to be held whole)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        return None
+
+    def take(self) -> bytes:
+        data, self.parts = b"".join(self.parts), []
+        return data
+
+
+@get("/jobs/{job_id:int}/files.zip", opt=GUARD, include_in_schema=False)
+async def job_files_zip(request: Request, job_id: FromPath[int]) -> Stream:
+    """Every file of a job in one zip (e.g. a PDF of certificates a trade), streamed: one file
+    is read from the database at a time."""
+    job = await service.get(job_id)
+    _may_see(request.user, job)
+    if not job.files:
+        raise NotFound("The job made no files.", code="job_has_no_files")
+
+    async def pieces():
+        sink = _Sink()
+        archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED)  # PDFs are
+        # compressed already
+        try:
+            for made in job.files:
+                stored = await service.stored_file(job_id, made.id)
+                info = zipfile.ZipInfo(stored.name, date_time=time.localtime()[:6])
+                with archive.open(info, "w") as member:
+                    for start in range(0, len(stored.content), CHUNK_BYTES):
+                        member.write(stored.content[start : start + CHUNK_BYTES])
+                        yield sink.take()
+        finally:
+            archive.close()
+        yield sink.take()
+
+    return Stream(
+        pieces(),
+        media_type="application/zip",
+        headers={
+            "content-disposition": content_disposition(f"{render(job.label)}-{job.id}.zip",
+                                                       f"job-{job.id}.zip"),
+            "cache-control": "no-store",
+        },
+    )  # fmt: skip
+
+
 @get("/org/competitions/{competition_id:int}/jobs", opt=GUARD, include_in_schema=False)
 async def competition_jobs(request: Request, competition_id: FromPath[int]) -> Template:
     """The competition's recent background jobs, newest first."""
@@ -170,4 +227,4 @@ async def competition_jobs(request: Request, competition_id: FromPath[int]) -> T
     )
 
 
-ROUTES = [job_status, job_page, job_file, competition_jobs]
+ROUTES = [job_status, job_page, job_file, job_files_zip, competition_jobs]

@@ -423,7 +423,7 @@ def _plain_xlsx(
     return buffer.getvalue()
 
 
-async def _named_trades(competition_id: int) -> list[TradeStandings]:
+async def named_trades(competition_id: int) -> list[TradeStandings]:
     """The trades whose awards name people: decrypted (解密) or later. Before, an award list or
     a medal count per delegation would tell who holds which code."""
     return [t for t in await competition_standings(competition_id) if t.decrypted]
@@ -432,7 +432,7 @@ async def _named_trades(competition_id: int) -> list[TradeStandings]:
 async def export_awards(
     competition_id: int, *, fmt: str = "xlsx", encoding: str = "utf-8"
 ) -> bytes:
-    trades = await _named_trades(competition_id)
+    trades = await named_trades(competition_id)
     with export_language():
         head = [render(m) for m in AWARD_COLUMNS]
         title = render(N_("Awards list"))
@@ -449,7 +449,7 @@ async def export_awards(
 async def export_medals(
     competition_id: int, *, by: str = "delegation", fmt: str = "xlsx", encoding: str = "utf-8"
 ) -> bytes:
-    trades = await _named_trades(competition_id)
+    trades = await named_trades(competition_id)
     # The medal columns only where a trade is also ranked the WorldSkills way: elsewhere they
     # would be zeros that read like a result.
     width = 1 + len(MEDAL_COLUMNS_TAIL) if any(t.rules.worldskills_view for t in trades) else 5

@@ -208,3 +208,32 @@ async def test_jiangxin_worker_runs_a_job_in_its_own_process(demo_marks, client)
     assert done.returncode == 0, done.stderr
     status = (await client.get(f"/api/jobs/{job_id}")).json()
     assert status["state"] == "done" and len(status["files"]) == 1
+
+
+@kinds.register("tests.two_files", N_("Every ranking of the competition"))
+async def _two_files(run: service.JobRun):
+    return kinds.JobOutput(
+        files=[
+            kinds.OutputFile("甲-证书.pdf", "a.pdf", "application/pdf", b"%PDF-1 a" * 100_000),
+            kinds.OutputFile("乙-证书.pdf", "b.pdf", "application/pdf", b"%PDF-1 b"),
+        ],
+        summary={"files": 2},
+    )
+
+
+async def test_every_file_of_a_job_in_one_streamed_zip(demo_marks, client):
+    import zipfile
+
+    trade = await decrypted_trade()
+    await login(client, "organizer")
+    job_id = await service.submit("tests.two_files", competition_id=trade.competition_id,
+                                  requested_by=None)  # fmt: skip
+    await run_queued_jobs()
+    page = await client.get(f"/jobs/{job_id}")
+    assert f"/jobs/{job_id}/files.zip" in page.text
+    response = await client.get(f"/jobs/{job_id}/files.zip")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert archive.namelist() == ["甲-证书.pdf", "乙-证书.pdf"]
+    assert archive.read("甲-证书.pdf") == b"%PDF-1 a" * 100_000
+    assert archive.read("乙-证书.pdf") == b"%PDF-1 b"
