@@ -98,6 +98,7 @@ lint: install-dev
 messages: install
 	$(BIN)/python -m competition.i18n_catalogs
 
+# Chromium draws Chinese only with a CJK font installed (Debian: fonts-wqy-microhei).
 screenshots: install-dev
 	JIANGXIN_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/competition/results/test_certificates_browser.py
 

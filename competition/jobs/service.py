@@ -283,6 +283,7 @@ async def execute(job_id: int, key: str, touch: Callable[[], Awaitable[Any]] | N
         await BackgroundJob.update(
             {
                 BackgroundJob.state: JobState.done.value,
+                BackgroundJob.step: "",
                 BackgroundJob.summary: output.summary,
                 BackgroundJob.finished_at: now(),
                 BackgroundJob.heartbeat_at: now(),

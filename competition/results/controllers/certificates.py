@@ -93,7 +93,9 @@ async def _overview(competition_id: int) -> dict[str, Any]:
 
 
 @get(BASE, **GUARD)
-async def certificates_overview(request: Request, competition_id: FromPath[int]) -> Any:
+async def certificates_overview(
+    request: Request, competition_id: FromPath[int]
+) -> Template | Redirect:
     require_competition(request.user, competition_id, Role.organizer)
     typed = (request.query_params.get("number") or "").strip()
     error = None
@@ -176,7 +178,9 @@ async def certificate_detail(
     return await _detail_page(competition_id, number, done=render(shown) if shown else "")
 
 
-async def _change(request: Request, competition_id: int, number: str, action: str) -> Any:
+async def _change(
+    request: Request, competition_id: int, number: str, action: str
+) -> Template | Redirect:
     identity: Identity = request.user
     require_competition(identity, competition_id, Role.organizer)
     found = await _certificate(competition_id, number)
@@ -200,14 +204,14 @@ async def _change(request: Request, competition_id: int, number: str, action: st
 @post(BASE + "/{number:str}/revoke", **GUARD, status_code=200)
 async def certificate_revoke(
     request: Request, competition_id: FromPath[int], number: FromPath[str]
-) -> Any:
+) -> Template | Redirect:
     return await _change(request, competition_id, number, "revoke")
 
 
 @post(BASE + "/{number:str}/reissue", **GUARD, status_code=200)
 async def certificate_reissue(
     request: Request, competition_id: FromPath[int], number: FromPath[str]
-) -> Any:
+) -> Template | Redirect:
     return await _change(request, competition_id, number, "reissue")
 
 
@@ -264,7 +268,7 @@ async def layout_form(request: Request, competition_id: FromPath[int]) -> Templa
 
 
 @post(BASE + "/layout", **GUARD, status_code=200)
-async def layout_save(request: Request, competition_id: FromPath[int]) -> Any:
+async def layout_save(request: Request, competition_id: FromPath[int]) -> Template | Redirect:
     identity: Identity = request.user
     require_competition(identity, competition_id, Role.organizer)
     form = await request.form()

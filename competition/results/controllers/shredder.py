@@ -4,8 +4,6 @@ confirmation."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -60,7 +58,7 @@ async def shredder_page(request: Request, competition_id: FromPath[int]) -> Temp
     return await _page(competition_id, done=render(shown) if shown else "")
 
 
-async def _act(request: Request, competition_id: int, action: str) -> Any:
+async def _act(request: Request, competition_id: int, action: str) -> Template | Redirect:
     identity: Identity = request.user
     require_competition(identity, competition_id, Role.organizer)
     data = await form_fields(request)
@@ -79,12 +77,14 @@ async def _act(request: Request, competition_id: int, action: str) -> Any:
 
 
 @post(BASE + "/retention", **GUARD, status_code=200)
-async def shredder_retention(request: Request, competition_id: FromPath[int]) -> Any:
+async def shredder_retention(
+    request: Request, competition_id: FromPath[int]
+) -> Template | Redirect:
     return await _act(request, competition_id, "retention")
 
 
 @post(BASE, **GUARD, status_code=200)
-async def shredder_run(request: Request, competition_id: FromPath[int]) -> Any:
+async def shredder_run(request: Request, competition_id: FromPath[int]) -> Template | Redirect:
     return await _act(request, competition_id, "shred")
 
 
