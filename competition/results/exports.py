@@ -247,7 +247,10 @@ def rankings_xlsx(
     kinds = [c.kind for c in COLUMNS]
     with export_language():
         summary = render(N_("Summary"))
-    sheets: list[tuple[str, Any]] = [(summary, _summary(trades))]
+    # An empty sheet still gets its header row (the writer sizes columns from the first row).
+    with export_language():
+        empty_summary = [dict.fromkeys(render(m) for m in SUMMARY_HEADERS)]
+    sheets: list[tuple[str, Any]] = [(summary, _summary(trades) or empty_summary)]
     for n, (trade, sheet) in enumerate(
         zip(trades, _sheet_names(trades, summary), strict=True), start=1
     ):
