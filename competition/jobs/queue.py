@@ -31,8 +31,11 @@ _queue: Queue | None = None
 
 def queue_name() -> str:
     """One queue a database: two installations sharing a Redis never take each other's jobs."""
-    settings = get_settings()
-    digest = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+    target = get_settings().database
+    # The resolved file or the DSN: the default URL `sqlite:///jiangxin.sqlite3` is relative, and
+    # two installations in two folders must not share a queue.
+    where = target.sqlite_path or target.postgres_dsn or ""
+    digest = hashlib.sha256(where.encode()).hexdigest()[:12]
     return f"jiangxin-{digest}"
 
 
