@@ -19,7 +19,7 @@ HOST ?=
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev demo test lint messages screenshots clean
+.PHONY: help install install-dev demo test lint messages screenshots fuzz clean
 
 help:
 	@echo "make demo      install, load the demo competition and serve it (PORT=…, HOST=…)"
@@ -27,6 +27,7 @@ help:
 	@echo "make lint      ruff check, ruff format --check and the import contracts (lint-imports)"
 	@echo "make messages  add new msgids to the zh_CN catalogs (locale/zh_CN/LC_MESSAGES)"
 	@echo "make screenshots  the README's pictures, taken by the browser tests (docs/screenshots)"
+	@echo "make fuzz      the API fuzzed from its OpenAPI schema with many examples (FUZZ_EXAMPLES=…)"
 	@echo "make install   create $(VENV) and install Jiangxin (what the demo needs)"
 	@echo "make install-dev  install also the test and lint tools (make test does this)"
 	@echo "make clean     remove $(VENV), caches and build files (keeps databases and the secret)"
@@ -97,6 +98,10 @@ lint: install-dev
 
 messages: install
 	$(BIN)/python -m competition.i18n_catalogs
+
+FUZZ_EXAMPLES ?= 200
+fuzz: install-dev
+	JIANGXIN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_api_fuzz.py
 
 # Chromium draws Chinese only with a CJK font installed (Debian: fonts-wqy-microhei).
 screenshots: install-dev
