@@ -19,12 +19,18 @@ os.environ["JIANGXIN_COOKIE_SECURE"] = "0"
 import pytest  # noqa: E402
 
 from competition import i18n  # noqa: E402
+from tests import log_scan  # noqa: E402
 
 pytest_plugins = ["tests.fixtures", "tests.browser_support"]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     i18n.start_recording_missing()
+    log_scan.start()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    log_scan.start()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -34,4 +40,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if missing:
         lines = "\n".join(f"  msgid {m!r}" for m in missing)
         print(f"\n{len(missing)} messages were shown untranslated in zh_CN:\n{lines}")
+        session.exitstatus = 1
+    # No ID or phone number in any log record the app wrote during the run.
+    leaks = log_scan.findings()
+    if leaks:
+        lines = "\n".join(f"  {leak}" for leak in leaks[:20])
+        print(f"\n{len(leaks)} log records hold personal data:\n{lines}")
         session.exitstatus = 1
