@@ -19,7 +19,7 @@ def test_an_id_or_phone_number_in_a_log_record_is_found_and_masked():
         logging.getLogger("competition.example").warning("looked up %s and 13912345678", number)
         logging.getLogger("competition.example").warning("order %s", wrong_check)
         logging.getLogger("httpx").warning("GET /search?q=%s", number)
-        new = log_scan.KEEPER.found[len(before):]
+        new = log_scan.KEEPER.found[len(before) :]
         assert len(new) == 1, new  # one record: the ID and the phone; not the wrong check
         assert number not in new[0] and "13912345678" not in new[0]
         assert "competition.example" in new[0] and "139****5678" in new[0]
