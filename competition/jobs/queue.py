@@ -21,8 +21,8 @@ ATTEMPTS = 3
 # Longer than any job should take (60,000 certificates take about a minute): a job still running
 # after this is stopped and counted as an attempt.
 TIMEOUT_SECONDS = 2 * 60 * 60
-# A running job touches the queue at least this often (`service.Progress`); silent for longer,
-# its worker is taken for dead and the job is swept.
+# A running job touches the queue every TOUCH_EVERY_SECONDS (`service.JobRun.progress`); silent
+# for this long, its worker is taken for dead and the job is swept and given again.
 HEARTBEAT_SECONDS = 60
 KEEP_SECONDS = 7 * 24 * 60 * 60  # how long the queue remembers a finished job (the row stays)
 

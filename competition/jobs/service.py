@@ -28,9 +28,12 @@ logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 0.5
 TOUCH_EVERY_SECONDS = 10.0
-# A running job whose row has not moved for this long is shown as stalled: its worker is gone,
-# and the queue's sweep will give it to another one (or count it failed after the last attempt).
-STALLED_AFTER_SECONDS = 2 * queue.HEARTBEAT_SECONDS
+# A running job whose row has not moved for this long is taken for stalled: its worker is gone.
+# It must be shorter than the queue's heartbeat less a touch interval or two: when the queue's
+# sweep gives the job to another worker (its heartbeat silent for HEARTBEAT_SECONDS, counted
+# from the last touch, which may be TOUCH_EVERY_SECONDS older than the row's heartbeat), that
+# worker must find the row stalled, or it would take the job for busy and drop it.
+STALLED_AFTER_SECONDS = queue.HEARTBEAT_SECONDS - 2 * TOUCH_EVERY_SECONDS
 # A queued job nobody has taken for this long: the page says to start `jiangxin worker`.
 NO_WORKER_AFTER_SECONDS = 30
 

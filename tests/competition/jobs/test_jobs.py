@@ -237,3 +237,22 @@ async def test_every_file_of_a_job_in_one_streamed_zip(demo_marks, client):
     assert archive.namelist() == ["甲-证书.pdf", "乙-证书.pdf"]
     assert archive.read("甲-证书.pdf") == b"%PDF-1 a" * 100_000
     assert archive.read("乙-证书.pdf") == b"%PDF-1 b"
+
+
+async def test_a_job_the_queue_gives_again_is_never_taken_for_busy(demo_marks):
+    # The sweep gives a job again once the queue heard nothing for HEARTBEAT_SECONDS since the
+    # last touch; the row's heartbeat may be a touch interval younger than that touch. Such a
+    # row must be claimable, else the second delivery would be dropped as "busy".
+    assert service.STALLED_AFTER_SECONDS + service.TOUCH_EVERY_SECONDS < queue.HEARTBEAT_SECONDS
+    trade = await decrypted_trade()
+    job_id = await service.submit(RANKINGS, competition_id=trade.competition_id,
+                                  requested_by=None, params={"format": "csv"})  # fmt: skip
+    silent = queue.HEARTBEAT_SECONDS - service.TOUCH_EVERY_SECONDS
+    last = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=silent)
+    await BackgroundJob.update(
+        {BackgroundJob.state: "running", BackgroundJob.attempts: 1,
+         BackgroundJob.heartbeat_at: last, BackgroundJob.started_at: last}
+    ).where(BackgroundJob.id == job_id)  # fmt: skip
+    key = (await BackgroundJob.select(BackgroundJob.queue_key).where(
+        BackgroundJob.id == job_id).first())["queue_key"]  # fmt: skip
+    assert await service.execute(job_id, key) == "done"
