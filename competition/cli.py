@@ -80,8 +80,14 @@ def _serve(host: str, port: int, workers: int, *, job_worker: bool = True) -> No
 
 
 def _job_kinds() -> None:
-    """The packages that register background jobs (competition.jobs.kinds)."""
+    """The packages that register background jobs (competition.jobs.kinds), and any named in
+    JIANGXIN_JOB_MODULES (comma-separated; the fault tests add a slow job this way)."""
+    import importlib
+
     import competition.results.jobs  # noqa: F401
+
+    for name in filter(None, os.environ.get("JIANGXIN_JOB_MODULES", "").split(",")):
+        importlib.import_module(name.strip())
 
 
 @main.command(help="Run background jobs (whole-competition exports, certificates) from the queue.")

@@ -27,7 +27,7 @@ from competition.jobs.tables import BackgroundJob, JobFile, JobState
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 0.5
-TOUCH_EVERY_SECONDS = 10.0
+TOUCH_EVERY_SECONDS = min(10.0, queue.HEARTBEAT_SECONDS / 6)
 # A running job whose row has not moved for this long is taken for stalled: its worker is gone.
 # It must be shorter than the queue's heartbeat less a touch interval or two: when the queue's
 # sweep gives the job to another worker (its heartbeat silent for HEARTBEAT_SECONDS, counted

@@ -45,8 +45,9 @@ def build(
         startup=_startup if own_pool else None,
         shutdown=_shutdown if own_pool else None,
         burst=burst,
-        # A stuck job (its worker died) is found within a minute rather than SAQ's default.
-        timers={"sweep": 30},
+        # A stuck job (its worker died) is found soon after its heartbeat stops, rather than at
+        # SAQ's default minute.
+        timers={"sweep": max(1, min(30, queue.HEARTBEAT_SECONDS // 2))},
         dequeue_timeout=1.0,
     )
 

@@ -29,8 +29,13 @@ from tests.support import PASSWORD, csrf_token, login, make_user
 
 
 async def run_queued_jobs() -> None:
-    """A worker in this process takes what is queued, runs it, and stops (burst mode)."""
-    await jobs_worker.run(burst=True, own_pool=False, concurrency=1)
+    """A worker in this process takes what is queued, runs it, and stops (burst mode). Its
+    connection to the queue is closed after: on PostgreSQL a worker holds the queue's sweep lock
+    for as long as it is connected, and a later worker process must be able to sweep."""
+    try:
+        await jobs_worker.run(burst=True, own_pool=False, concurrency=1)
+    finally:
+        await queue.disconnect()
 
 
 async def _ask_for_rankings(client, competition_id: int, fmt: str = "xlsx") -> int:
@@ -256,3 +261,66 @@ async def test_a_job_the_queue_gives_again_is_never_taken_for_busy(demo_marks):
     key = (await BackgroundJob.select(BackgroundJob.queue_key).where(
         BackgroundJob.id == job_id).first())["queue_key"]  # fmt: skip
     assert await service.execute(job_id, key) == "done"
+
+
+async def _row(job_id: int) -> dict:
+    return await BackgroundJob.select().where(BackgroundJob.id == job_id).first()
+
+
+def _worker(env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "competition.cli", "worker", "--concurrency", "1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+async def test_a_worker_killed_halfway_leaves_its_job_to_the_next_one(demo_marks, monkeypatch):
+    """kill -9 of `jiangxin worker` in the middle of a job: no file, the row stalls, and the
+    next worker's sweep gives it again; it runs from the start and ends once, attempt 2."""
+    import asyncio
+    import signal
+
+    from tests.competition.jobs.slow_kind import SLOW
+
+    heartbeat = 6  # seconds, instead of a minute: the sweep finds the dead worker's job soon
+    monkeypatch.setattr(queue, "HEARTBEAT_SECONDS", heartbeat)
+    env = {**os.environ, "JIANGXIN_JOB_HEARTBEAT": str(heartbeat),
+           "JIANGXIN_JOB_MODULES": "tests.competition.jobs.slow_kind"}  # fmt: skip
+    trade = await decrypted_trade()
+    job_id = await service.submit(SLOW, competition_id=trade.competition_id, requested_by=None,
+                                  params={"steps": 16, "pause": 0.5})  # fmt: skip
+    first = _worker(env)
+    try:
+        for _ in range(200):
+            row = await _row(job_id)
+            if row["state"] == "running" and row["done"] >= 3:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"the first worker did not get going: {row}")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    halfway = await _row(job_id)
+    assert halfway["state"] == "running" and halfway["attempts"] == 1
+    assert await JobFile.count().where(JobFile.job == job_id) == 0
+
+    second = _worker(env)
+    try:
+        for _ in range(600):
+            row = await _row(job_id)
+            if row["state"] in ("done", "failed"):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        second.terminate()
+        try:
+            second.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            second.kill()
+    assert row["state"] == "done", row
+    assert row["attempts"] == 2
+    files = await JobFile.select(JobFile.content).where(JobFile.job == job_id)
+    assert [bytes(f["content"]) for f in files] == [b"attempt 2"]
