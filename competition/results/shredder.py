@@ -27,10 +27,10 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from competition import audit, db
+from competition import audit, db, services
 from competition.audit import Actor
 from competition.clock import now
-from competition.errors import Conflict, NotFound, PhaseError, ValidationFailed
+from competition.errors import Conflict, PhaseError, ValidationFailed
 from competition.i18n import N_
 from competition.jobs.tables import BackgroundJob, JobFile
 from competition.phases import Phase
@@ -76,18 +76,6 @@ def masked_id(number: str, person_id: int) -> str:
     """Unique (the column is) and no longer a person's number: no birth date, no check digit."""
     tag = f"#{person_id}"
     return (number[:4] + "*" * 18)[: 18 - len(tag)] + tag
-
-
-async def _competition(competition_id: int) -> dict[str, Any]:
-    row = (
-        await Competition.select(Competition.id, Competition.code, Competition.phase,
-                                 Competition.retention_days, Competition.shredded_at)
-        .where(Competition.id == competition_id)
-        .first()
-    )  # fmt: skip
-    if row is None:
-        raise NotFound("The competition was not found.", code="competition_not_found")
-    return row
 
 
 async def final_at(competition_id: int) -> dt.datetime | None:
@@ -145,7 +133,7 @@ async def _certified(person_ids: list[int]) -> set[int]:
 
 
 async def plan(competition_id: int) -> ShredPlan:
-    competition = await _competition(competition_id)
+    competition = await services.get_competition(competition_id)
     ended = await final_at(competition_id)
     people, kept = await _people(competition_id)
     ids = [p["id"] for p in people]
@@ -180,7 +168,7 @@ async def set_retention(competition_id: int, days: int, *, actor: Actor) -> None
             code="retention_out_of_range",
             most=MAX_RETENTION_DAYS,
         )
-    competition = await _competition(competition_id)
+    competition = await services.get_competition(competition_id)
     if competition["shredded_at"] is not None:
         raise Conflict("The personal data of this competition is already shredded.",
                        code="already_shredded")  # fmt: skip
@@ -239,7 +227,7 @@ async def _scrub_audit(competition_id: int, people: list[dict[str, Any]]) -> int
 
 async def shred(competition_id: int, *, confirmation: str, actor: Actor) -> ShredPlan:
     """Remove what `plan` shows, once; `confirmation` is the competition's code, typed."""
-    competition = await _competition(competition_id)
+    competition = await services.get_competition(competition_id)
     if confirmation.strip().upper() != competition["code"].upper():
         raise ValidationFailed(
             "Type the competition's code to confirm: the shredding cannot be undone.",

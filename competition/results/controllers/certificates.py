@@ -11,6 +11,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from competition import services
 from competition.accounts import Identity
 from competition.clock import format_datetime
 from competition.config import get_settings
@@ -25,7 +26,7 @@ from competition.results.controllers.verification import KIND_LABELS
 from competition.results.jobs import CERTIFICATES
 from competition.results.tables import Certificate, CertificateStatus
 from competition.stages import STAGE_LABELS, Stage
-from competition.tables import Competition, Role, Trade
+from competition.tables import Role, Trade
 from competition.web.access import require_competition, roles
 from competition.web.downloads import attachment
 from competition.web.forms import FormReader, parse_int
@@ -44,18 +45,6 @@ def public_base_url(request: Request) -> str:
     front may rewrite the Host header), else the address this request came to."""
     origins = get_settings().public_origins
     return origins[0] if origins else str(request.base_url).rstrip("/")
-
-
-async def _competition(competition_id: int) -> dict[str, Any]:
-    row = (
-        await Competition.select(Competition.id, Competition.name, Competition.name_en,
-                                 Competition.code, Competition.phase)
-        .where(Competition.id == competition_id)
-        .first()
-    )  # fmt: skip
-    if row is None:
-        raise NotFound("The competition was not found.", code="competition_not_found")
-    return row
 
 
 async def _overview(competition_id: int) -> dict[str, Any]:
@@ -83,7 +72,7 @@ async def _overview(competition_id: int) -> dict[str, Any]:
             "revoked": counts.get((t["id"], CertificateStatus.revoked.value), 0),
         })  # fmt: skip
     return {
-        "competition": await _competition(competition_id),
+        "competition": await services.get_competition(competition_id),
         "trades": rows,
         "any_final": any(r["final"] for r in rows),
         "recent_jobs": [
@@ -158,7 +147,7 @@ async def _detail_page(
         status_code=status_code,
         error=error,
         done=done,
-        competition=await _competition(competition_id),
+        competition=await services.get_competition(competition_id),
         certificate=found,
         issued=format_datetime(found.issued_at),
         revoked=format_datetime(found.revoked_at),
@@ -252,7 +241,7 @@ async def _layout_page(
         field_errors=field_errors or {},
         values=values or {},
         done=done,
-        competition=await _competition(competition_id),
+        competition=await services.get_competition(competition_id),
         design=design,
         stored=stored,
         fields=FIELDS,
@@ -304,7 +293,7 @@ async def layout_save(request: Request, competition_id: FromPath[int]) -> Templa
 async def layout_preview(request: Request, competition_id: FromPath[int]) -> Response:
     """The design with a sample certificate, before any is issued."""
     require_competition(request.user, competition_id, Role.organizer)
-    competition = await _competition(competition_id)
+    competition = await services.get_competition(competition_id)
     design = await certificates.design_of(competition_id)
     sample = pdf.Page(
         number=f"{competition['code']}-SAMP-LE000",

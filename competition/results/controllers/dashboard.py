@@ -9,11 +9,11 @@ from litestar import Request, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from competition.errors import NotFound
+from competition import services
 from competition.i18n import N_, gettext
 from competition.results import dashboard
 from competition.stages import STAGE_LABELS
-from competition.tables import Competition, Role
+from competition.tables import Role
 from competition.web.access import PUBLIC, require_competition, roles
 from competition.web.charts import Series, column_chart, stacked_bar_chart
 from competition.web.forms import parse_int
@@ -27,23 +27,11 @@ DONE, LEFT = "#2e8b57", "#d5dbe5"
 PRIZES = ("#c9a227", "#9aa5b1", "#b87333")
 
 
-async def _competition(competition_id: int) -> dict:
-    row = (
-        await Competition.select(Competition.id, Competition.name, Competition.name_en,
-                                 Competition.phase)
-        .where(Competition.id == competition_id)
-        .first()
-    )  # fmt: skip
-    if row is None:
-        raise NotFound("The competition was not found.", code="competition_not_found")
-    return row
-
-
 @get("/org/competitions/{competition_id:int}/progress", opt=roles(Role.organizer),
      include_in_schema=False)  # fmt: skip
 async def competition_dashboard(request: Request, competition_id: FromPath[int]) -> Template:
     require_competition(request.user, competition_id, Role.organizer)
-    competition = await _competition(competition_id)
+    competition = await services.get_competition(competition_id)
     sessions = await dashboard.check_in_by_session(competition_id)
     trades = await dashboard.scoring_by_trade(competition_id)
     with_totals = await dashboard.trades_with_totals(competition_id)
@@ -103,7 +91,7 @@ async def competition_dashboard(request: Request, competition_id: FromPath[int])
 @get("/competitions/{competition_id:int}/board", opt=PUBLIC, include_in_schema=False)
 async def hall_board(competition_id: FromPath[int]) -> Template:
     """For a screen in the hall: no names, no scores — what runs, what is signed, what is out."""
-    competition = await _competition(competition_id)
+    competition = await services.get_competition(competition_id)
     board = await dashboard.hall_board(competition_id)
     return page(
         "competition/results/hall_board.html",

@@ -8,12 +8,13 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from competition import services
 from competition.accounts import Identity
 from competition.clock import format_datetime
-from competition.errors import DomainError, NotFound
+from competition.errors import DomainError
 from competition.i18n import N_, render, translate_error
 from competition.results import shredder
-from competition.tables import Competition, Role
+from competition.tables import Role
 from competition.web.access import require_competition, roles
 from competition.web.forms import form_fields, parse_int
 from competition.web.menus import RESULTS, MenuItem, add_competition_menu_item
@@ -28,14 +29,7 @@ GUARD = {"opt": roles(Role.organizer), "include_in_schema": False}
 async def _page(
     competition_id: int, *, status_code: int = 200, error: str | None = None, done: str = ""
 ) -> Template:
-    competition = (
-        await Competition.select(Competition.id, Competition.name, Competition.name_en,
-                                 Competition.code, Competition.phase)
-        .where(Competition.id == competition_id)
-        .first()
-    )  # fmt: skip
-    if competition is None:
-        raise NotFound("The competition was not found.", code="competition_not_found")
+    competition = await services.get_competition(competition_id)
     plan = await shredder.plan(competition_id)
     return page(
         "competition/results/shredder.html",
