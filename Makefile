@@ -19,7 +19,7 @@ HOST ?=
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev demo test lint messages screenshots fuzz clean
+.PHONY: help install install-dev demo test lint messages screenshots e2e-screenshots fuzz bench clean
 
 help:
 	@echo "make demo      install, load the demo competition and serve it (PORT=…, HOST=…)"
@@ -27,7 +27,10 @@ help:
 	@echo "make lint      ruff check, ruff format --check and the import contracts (lint-imports)"
 	@echo "make messages  add new msgids to the zh_CN catalogs (locale/zh_CN/LC_MESSAGES)"
 	@echo "make screenshots  the README's pictures, taken by the browser tests (docs/screenshots)"
+	@echo "make e2e-screenshots  one competition's whole lifecycle in the browser (test-artifacts/e2e)"
 	@echo "make fuzz      the API fuzzed from its OpenAPI schema with many examples (FUZZ_EXAMPLES=…)"
+	@echo "make bench     a synthetic province through the whole pipeline (SCALE=…; PostgreSQL too"
+	@echo "               when DATABASE_URL is a postgresql:// URL); table + bench/results/*.json"
 	@echo "make install   create $(VENV) and install Jiangxin (what the demo needs)"
 	@echo "make install-dev  install also the test and lint tools (make test does this)"
 	@echo "make clean     remove $(VENV), caches and build files (keeps databases and the secret)"
@@ -104,8 +107,25 @@ fuzz: install-dev
 	JIANGXIN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_api_fuzz.py
 
 # Chromium draws Chinese only with a CJK font installed (Debian: fonts-wqy-microhei).
-screenshots: install-dev
+screenshots: install-dev e2e-screenshots
 	JIANGXIN_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/competition/results/test_certificates_browser.py
+
+# The end-to-end test saves every step of its competition in E2E_SHOTS (a test artifact, not
+# committed); the README shows these few of them, copied to docs/screenshots/e2e-<name>.png.
+E2E_SHOTS := test-artifacts/e2e
+E2E_README_SHOTS := contestant-ticket-ready delegation-import-report check-in-desk-scans-the-ticket judge-offline-marks-waiting
+e2e-screenshots: install-dev
+	rm -rf $(E2E_SHOTS)
+	JIANGXIN_SCREENSHOTS=$(E2E_SHOTS) $(BIN)/pytest tests/test_end_to_end_browser.py
+	@for name in $(E2E_README_SHOTS); do \
+	  cp $(E2E_SHOTS)/[0-9][0-9]-$$name.png docs/screenshots/e2e-$$name.png || exit 1; \
+	done
+
+# The whole pipeline on a synthetic province of 200,000 × SCALE contestants (bench/pipeline.py):
+# ~25 min at scale 1 on SQLite on this 2-core machine; CI runs SCALE=0.01.
+SCALE ?= 1
+bench: install-dev
+	$(BIN)/python bench/pipeline.py --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

@@ -27,6 +27,7 @@ from competition.controllers import (
 )
 from competition.jobs import queue as job_queue
 from competition.results import controllers as results_controllers
+from competition.serving import STATIC_CACHE_CONTROL, app_logging_config
 from competition.web.access import PUBLIC, access_guard
 from competition.web.errors import EXCEPTION_HANDLERS
 from competition.web.middleware import context_middleware
@@ -44,6 +45,9 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 @asynccontextmanager
 async def lifespan(app: Litestar):
     await db.start_pool()
+    logging.getLogger("jiangxin").info(
+        "Serving on the %s database", "postgresql" if db.is_postgres() else "sqlite"
+    )
     try:
         yield
     finally:
@@ -66,7 +70,11 @@ def route_handlers() -> list:
         *scoring_controllers.ROUTES,
         *results_controllers.ROUTES,
         create_static_files_router(
-            path="/static", directories=[STATIC_DIR], opt=PUBLIC, name="static"
+            path="/static",
+            directories=[STATIC_DIR],
+            opt=PUBLIC,
+            name="static",
+            cache_control=STATIC_CACHE_CONTROL,
         ),
     ]
 
@@ -99,6 +107,7 @@ def create_app() -> Litestar:
             ),
         ),
         request_max_body_size=MAX_UPLOAD_BYTES,
+        logging_config=app_logging_config(),  # text, or JSON lines (JIANGXIN_LOG_FORMAT)
         lifespan=[lifespan],
     )
     document_errors(app)

@@ -1,5 +1,5 @@
-"""The `jiangxin` command: migrate, serve, worker, demo, rehearse, createuser, import, draw,
-export."""
+"""The `jiangxin` command: migrate, serve, worker, backup, restore, demo, rehearse, createuser,
+import, draw, export."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import click
@@ -27,16 +28,114 @@ def _settings():
         raise
 
 
+# Any 64-bit number the app uses for nothing else: `jiangxin migrate` holds it while it runs.
+MIGRATE_LOCK = 0x4A49414E47
+# How long `jiangxin serve` waits for the database to say whether it is migrated.
+READY_TIMEOUT_S = 15
+
+
+@asynccontextmanager
+async def _one_migration_at_a_time():
+    """Two `jiangxin migrate` started at once (two machines' deploy scripts) must not both apply
+    the same migration: on PostgreSQL the second waits for the first's session advisory lock,
+    then finds nothing left to do. One SQLite file is migrated from one machine."""
+    target = get_settings().database
+    if target.engine != "postgres":
+        yield
+        return
+    import asyncpg
+
+    connection = await asyncpg.connect(target.postgres_dsn)
+    try:
+        await connection.execute("SELECT pg_advisory_lock($1)", MIGRATE_LOCK)
+        yield
+    finally:
+        await connection.close()  # which releases the lock
+
+
 async def _migrate() -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     from competition import db
     from piccolo_app import APP_NAME
 
-    result = await run_forwards(APP_NAME)
+    async with _one_migration_at_a_time():
+        result = await run_forwards(APP_NAME)
     if not result.success:
         raise click.ClickException(f"migrations failed: {result.message}")
     await db.prepare_database()
+
+
+def _applied_sqlite(path: str, app: str) -> set[str] | None:
+    import sqlite3
+
+    if not Path(path).exists():
+        return None  # not created: nothing applied (and the check does not create it)
+    connection = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        found = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migration'"
+        ).fetchone()
+        if found is None:
+            return None
+        rows = connection.execute("SELECT name FROM migration WHERE app_name = ?", (app,))
+        return {row[0] for row in rows}
+    finally:
+        connection.close()
+
+
+async def _applied_postgres(dsn: str, app: str) -> set[str] | None:
+    import asyncpg
+
+    connection = await asyncpg.connect(dsn, timeout=READY_TIMEOUT_S)
+    try:
+        if await connection.fetchval("SELECT to_regclass('migration')") is None:
+            return None
+        rows = await connection.fetch("SELECT name FROM migration WHERE app_name = $1", app)
+        return {row["name"] for row in rows}
+    finally:
+        await connection.close()
+
+
+def _pending_migrations(settings) -> list[str]:
+    """The migrations of this version not applied to the database, oldest first. It only reads
+    (Piccolo's own check creates its table, and opening a missing SQLite file creates it)."""
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+
+    from piccolo_app import APP_CONFIG, APP_NAME
+
+    manager = BaseMigrationManager()
+    modules = manager.get_migration_modules(APP_CONFIG.resolved_migrations_folder_path)
+    known = manager.get_migration_ids(modules)
+    target = settings.database
+    if target.engine == "sqlite":
+        applied = _applied_sqlite(target.sqlite_path, APP_NAME)
+    else:
+        coroutine = _applied_postgres(target.postgres_dsn, APP_NAME)
+        applied = asyncio.run(asyncio.wait_for(coroutine, READY_TIMEOUT_S + 1))
+    return [name for name in known if name not in (applied or set())]
+
+
+def _database_state(settings) -> list[str]:
+    """The pending migrations; exits with a message when the database cannot be reached."""
+    from competition.backup import describe
+
+    where = f"{settings.database.engine} database {describe(settings.database)}"
+    try:
+        return _pending_migrations(settings)
+    except TimeoutError:
+        _fail(f"The {where} did not answer within {READY_TIMEOUT_S} s.")
+    except Exception as exc:  # any driver's failure to connect, said in one line
+        _fail(f"Cannot reach the {where}: {type(exc).__name__}: {exc}")
+    raise AssertionError  # not reached: _fail exits
+
+
+def _not_migrated(pending: list[str]) -> str:
+    return (
+        f"The database is not migrated: {len(pending)} migration(s) of this version are not "
+        f"applied (the newest: {pending[-1]}). Run `jiangxin migrate` once, from one machine, "
+        "before starting the servers."
+    )
 
 
 @click.group(help="Jiangxin (匠心): run a vocational skills competition end to end.")
@@ -44,12 +143,42 @@ def main() -> None:
     """The command group; each sub-command below does the work."""
 
 
-@main.command(help="Create or upgrade the database schema (runs pending migrations).")
-def migrate() -> None:
+@main.command(
+    help=(
+        "Create or upgrade the database schema (runs pending migrations). A deploy runs it once, "
+        "then starts the servers; `jiangxin serve` refuses a database that is not migrated."
+    )
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Change nothing: exit with status 1 if migrations are pending, 0 if none.",
+)
+def migrate(check: bool) -> None:
     settings = _settings()
+    if check:
+        pending = _database_state(settings)
+        if pending:
+            _fail(_not_migrated(pending))
+        click.echo("No migrations pending: the database is up to date.")
+        return
     click.echo(f"Migrating {settings.database.engine} database …")
     asyncio.run(_migrate())
     click.secho("Database is up to date.", fg="green")
+
+
+def _notice(message: str, *, warning: bool = False) -> None:
+    """A line of `jiangxin serve` or `worker` about how it runs: on the terminal, or with
+    JIANGXIN_LOG_FORMAT=json a log record like every other line of the server's output."""
+    if get_settings().log_format == "json":
+        import logging
+
+        from competition.serving import configure_logging
+
+        configure_logging()
+        logging.getLogger("jiangxin.cli").log(logging.WARNING if warning else logging.INFO, message)
+    else:
+        click.secho(message, fg="yellow" if warning else None)
 
 
 def _serve(host: str, port: int, workers: int, *, job_worker: bool = True) -> None:
@@ -95,20 +224,24 @@ def _job_kinds() -> None:
 @click.option("--burst", is_flag=True, help="Run what is queued, then stop.")
 @click.option("--parent-pid", type=int, default=None, hidden=True)
 def worker(concurrency: int, burst: bool, parent_pid: int | None) -> None:
-    import logging
-
     settings = _settings()
     _job_kinds()
     from competition.jobs import queue
     from competition.jobs import worker as jobs_worker
+    from competition.serving import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging()  # text, or JSON lines with JIANGXIN_LOG_FORMAT=json
     # SAQ logs each job's arguments at INFO: only a row id here, never personal data.
-    click.echo(f"Background worker on {queue.describe(settings.queue_url)} ({queue.queue_name()})")
+    _notice(f"Background worker on {queue.describe(settings.queue_url)} ({queue.queue_name()})")
     asyncio.run(jobs_worker.run(concurrency=concurrency, burst=burst, parent_pid=parent_pid))
 
 
-@main.command(help="Serve the web app (run `jiangxin migrate` first).")
+@main.command(
+    help=(
+        "Serve the web app. Run `jiangxin migrate` first: serve refuses to start on a database "
+        "with migrations pending, or one it cannot reach."
+    )
+)
 @click.option("--host", default=None, help="Interface to listen on (JIANGXIN_HOST).")
 @click.option("--port", type=int, default=None, help="Port (JIANGXIN_PORT).")
 @click.option(
@@ -125,17 +258,79 @@ def worker(concurrency: int, burst: bool, parent_pid: int | None) -> None:
 )
 def serve(host: str | None, port: int | None, workers: int, no_job_worker: bool) -> None:
     settings = _settings()
+    # Migrating is a deploy step of its own (`jiangxin migrate`, once): servers started on several
+    # machines, each with several workers, would otherwise race to change the schema.
+    pending = _database_state(settings)
+    if pending:
+        _fail(_not_migrated(pending))
     if workers > 1 and settings.database.engine == "sqlite":
-        click.secho(
+        _notice(
             "Several workers over one SQLite file work, but writes queue; use PostgreSQL for load.",
-            fg="yellow",
+            warning=True,
         )
     if settings.cookie_secure:
-        click.echo("Cookies are HTTPS-only (JIANGXIN_COOKIE_SECURE=1): serve behind TLS.")
+        _notice("Cookies are HTTPS-only (JIANGXIN_COOKIE_SECURE=1): serve behind TLS.")
     if settings.trusted_proxies:
         proxies = ", ".join(settings.trusted_proxies)
-        click.echo(f"Client addresses are read from X-Forwarded-For sent by {proxies}.")
+        _notice(f"Client addresses are read from X-Forwarded-For sent by {proxies}.")
     _serve(host or settings.host, port or settings.port, workers, job_worker=not no_job_worker)
+
+
+@main.command(
+    help=(
+        "Back up the whole database into FILE, safely while the servers run: SQLite through its "
+        "online backup API, PostgreSQL through pg_dump --format=custom."
+    )
+)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup(file: Path) -> None:
+    settings = _settings()
+    from competition import backup as backups
+
+    started = time.monotonic()
+    try:
+        done = backups.backup(settings.database, file)
+    except backups.BackupError as exc:
+        _fail(str(exc))
+        raise
+    click.secho(
+        f"Backed up the {settings.database.engine} database {backups.describe(settings.database)} "
+        f"({done.tables} tables) into {done.path}: {done.size / 1e6:.1f} MB in "
+        f"{time.monotonic() - started:.1f} s.",
+        fg="green",
+    )
+
+
+@main.command(
+    help=(
+        "Restore FILE, made by `jiangxin backup`, into the database DATABASE_URL names, which "
+        "must be new and empty (a new SQLite path; for PostgreSQL, made with createdb). Stop the "
+        "servers first; run `jiangxin migrate` after, if the backup is of an older version."
+    )
+)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore(file: Path) -> None:
+    settings = _settings()
+    from competition import backup as backups
+
+    started = time.monotonic()
+    try:
+        done = backups.restore(file, settings.database)
+    except backups.BackupError as exc:
+        _fail(str(exc))
+        raise
+    click.secho(
+        f"Restored {file} ({done.tables} tables) into the {settings.database.engine} database "
+        f"{backups.describe(settings.database)} in {time.monotonic() - started:.1f} s.",
+        fg="green",
+    )
+    pending = _database_state(settings)
+    if pending:
+        click.secho(
+            f"The backup is of an older version: {len(pending)} migration(s) to apply. "
+            "Run `jiangxin migrate`, then start the servers.",
+            fg="yellow",
+        )
 
 
 # Where the demo competition stands after `jiangxin demo --until …`.

@@ -10,6 +10,8 @@
 | JIANGXIN_TRUSTED_PROXIES | none: X-Forwarded-For is ignored   |
 | JIANGXIN_PUBLIC_ORIGIN | (none) extra origins forms may come from |
 | JIANGXIN_QUEUE_URL     | the PostgreSQL database itself; redis://127.0.0.1:6379/0 with SQLite |
+| JIANGXIN_LOG_FORMAT    | text; json: one JSON object a line (`jiangxin serve`, `worker`) |
+| JIANGXIN_PGBOUNCER     | 0; 1: DATABASE_URL is a PgBouncer in transaction pooling |
 
 JIANGXIN_TRUSTED_PROXIES lists the addresses (or networks, e.g. 10.0.0.0/8) of the reverse
 proxies in front of `jiangxin serve`, comma-separated. Only requests arriving from them may name
@@ -21,6 +23,10 @@ JIANGXIN_QUEUE_URL is where background jobs (big exports, certificates) wait for
 worker`: a `postgresql://` or `redis://` URL (competition/jobs/). With PostgreSQL as the database
 the queue lives in it by default (no other service to run); an SQLite install uses the local
 Redis, which one SQLite file cannot replace (the workers are other processes).
+
+JIANGXIN_PGBOUNCER=1 turns off asyncpg's cache of prepared statements (`statement_cache_size=0`):
+behind PgBouncer in transaction pooling, consecutive statements of a connection may run on
+different server connections, where a statement prepared on another does not exist.
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///jiangxin.sqlite3"
 DEFAULT_QUEUE_URL = "redis://127.0.0.1:6379/0"
 SECRET_FILE = ".jiangxin_secret"  # noqa: S105 - a file name, not a secret
+
+
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(ValueError):
@@ -150,6 +159,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     public_origins: tuple[str, ...] = ()
     queue_url: str = DEFAULT_QUEUE_URL
+    log_format: str = "text"
+    pgbouncer: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, workdir: Path | None = None) -> Settings:
@@ -163,6 +174,9 @@ class Settings:
             port = int(env.get("JIANGXIN_PORT", "8000"))
         except ValueError as exc:
             raise ConfigError("JIANGXIN_PORT must be a number") from exc
+        log_format = (env.get("JIANGXIN_LOG_FORMAT") or "text").strip().lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError("JIANGXIN_LOG_FORMAT must be text or json")
         return cls(
             database_url=url,
             database=parse_database_url(url),
@@ -173,6 +187,8 @@ class Settings:
             trusted_proxies=_proxies(env.get("JIANGXIN_TRUSTED_PROXIES")),
             public_origins=_origins(env.get("JIANGXIN_PUBLIC_ORIGIN")),
             queue_url=_queue_url(env.get("JIANGXIN_QUEUE_URL"), url),
+            log_format=log_format,
+            pgbouncer=_flag(env.get("JIANGXIN_PGBOUNCER"), default=False),
         )
 
 

@@ -6,6 +6,7 @@ created, so DATABASE_URL must be set before any `tables` module is imported.
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
@@ -19,17 +20,25 @@ from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
-from competition.config import get_settings
+from competition.config import Settings, get_settings
 
 # SQLite's default limit is 32,766 variables a statement on modern builds but 999 on old
 # ones; chunks stay under the old limit so the same code runs everywhere.
 SQLITE_MAX_VARIABLES = 999
 
 
+def postgres_config(settings: Settings) -> dict[str, Any]:
+    """asyncpg's connection options. Behind PgBouncer in transaction pooling no statement stays
+    prepared (config.py)."""
+    extra = {"statement_cache_size": 0} if settings.pgbouncer else {}
+    return {"dsn": settings.database.postgres_dsn, **extra}
+
+
 def build_engine() -> Engine:
-    target = get_settings().database
+    settings = get_settings()
+    target = settings.database
     if target.engine == "postgres":
-        return PostgresEngine(config={"dsn": target.postgres_dsn})
+        return PostgresEngine(config=postgres_config(settings))
     # A generous busy timeout: several uvicorn workers may write the same file.
     return SQLiteEngine(path=target.sqlite_path, timeout=30)
 
@@ -176,6 +185,30 @@ async def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await tx.connection.executemany(_to_dollar_params(sql), rows)
     else:
         await tx.connection.executemany(sql, rows)
+
+
+def timestamp_param(value: dt.datetime) -> Any:
+    """A timestamp as a bulk insert (`copy_records`, `execute_many`) passes it: a datetime to
+    asyncpg, the UTC text Piccolo stores to SQLite."""
+    return value if is_postgres() else str(value.astimezone(dt.UTC))
+
+
+async def new_ids(table: str, n: int) -> list[int]:
+    """Ids for n new rows of `table`, taken before a bulk insert writes them with their ids
+    (inside `transaction()`: on SQLite it holds the write lock — BEGIN IMMEDIATE — so nobody
+    else inserts until it ends; PostgreSQL hands out the sequence's next values)."""
+    if n == 0:
+        return []
+    if is_postgres():
+        rows = await fetch_rows(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608 - fixed names
+            "FROM generate_series(1, ?)",
+            n,
+        )
+        return [r[0] for r in rows]
+    rows = await fetch_rows(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')  # noqa: S608
+    floor = rows[0][0]
+    return list(range(floor + 1, floor + n + 1))
 
 
 async def copy_records(table: str, columns: list[str], rows: list[tuple]) -> None:

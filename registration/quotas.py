@@ -69,10 +69,16 @@ def has_room(cap: int | None, used: int, adding: int = 1) -> bool:
 
 
 async def caps(
-    *, trade_ids: Iterable[int] | None = None, competition_id: int | None = None
+    *,
+    trade_ids: Iterable[int] | None = None,
+    competition_id: int | None = None,
+    delegation_id: int | None = None,
 ) -> dict[Pair, int | None]:
-    """Every quota row of the given trades (or of a whole competition): pair → cap."""
+    """Every quota row of the given trades (or of a whole competition; of one delegation
+    only, when given): pair → cap."""
     query = Quota.select(Quota.delegation, Quota.trade, Quota.max_entries)
+    if delegation_id is not None:
+        query = query.where(Quota.delegation == delegation_id)
     if trade_ids is not None:
         query = query.where(Quota.trade.is_in(sorted(set(trade_ids)) or [0]))
     if competition_id is not None:
@@ -84,6 +90,7 @@ async def places_used(
     *,
     trade_ids: Iterable[int] | None = None,
     competition_id: int | None = None,
+    delegation_id: int | None = None,
     statuses: tuple[str, ...] = HOLDS_PLACE,
 ) -> Counter[Pair]:
     """Places in use per delegation × trade, by the database (GROUP BY). Final review counts
@@ -95,6 +102,8 @@ async def places_used(
         condition &= Entry.trade.is_in(sorted(set(trade_ids)) or [0])
     if competition_id is not None:
         condition &= Entry.competition == competition_id
+    if delegation_id is not None:  # a delegation's review reads its own pairs alone
+        condition &= Entry.delegation == delegation_id
     rows = (
         await Entry.select(Entry.delegation, Entry.trade, Count(alias="n"))
         .where(condition)

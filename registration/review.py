@@ -16,6 +16,7 @@ twice approves once, writes one audit record and issues one ticket number.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections import Counter
 from typing import Any
 
@@ -23,7 +24,7 @@ from piccolo.query.functions.aggregate import Count
 
 from competition import audit, services
 from competition.audit import Actor
-from competition.db import is_postgres, transaction
+from competition.db import execute_many, is_postgres, timestamp_param, transaction
 from competition.errors import NotFound, ValidationFailed
 from competition.i18n import N_, Msg
 from competition.phases import Phase, require_phase
@@ -220,8 +221,8 @@ async def review_by_delegation(
         records = []
         if approve:
             trade_ids = {e["trade"] for e in mine}
-            held = await quotas.places_used(trade_ids=trade_ids)
-            caps = await quotas.caps(trade_ids=trade_ids)
+            held = await quotas.places_used(trade_ids=trade_ids, delegation_id=delegation_id)
+            caps = await quotas.caps(trade_ids=trade_ids, delegation_id=delegation_id)
             for entry in mine:
                 pair = (entry["delegation"], entry["trade"])
                 cap = quotas.cap_for(caps, pair)
@@ -366,7 +367,15 @@ async def _approve(entries: list[dict[str, Any]], outcome: ReviewOutcome) -> lis
     trade_totals = await quotas.trade_approved(trade_ids)
     sequences = await _next_ticket_numbers(trade_ids)
     loads = await _session_loads(trade_ids)
+    seats = {
+        trade: [(load, order, session) for order, (session, load) in enumerate(sessions)]
+        for trade, sessions in loads.items()
+    }
+    for heap in seats.values():
+        heapq.heapify(heap)
+    stamp = timestamp_param(_now())
     records = []
+    changes: list[tuple] = []
     for entry in sorted(entries, key=lambda e: e["id"]):
         pair = (entry["delegation"], entry["trade"])
         cap = quotas.cap_for(caps, pair)
@@ -395,28 +404,24 @@ async def _approve(entries: list[dict[str, Any]], outcome: ReviewOutcome) -> lis
                 entry["competition.code"], entry["trade.code"], sequences[entry["trade"]]
             )
         session_id = None
-        if loads[entry["trade"]]:
-            seat = min(loads[entry["trade"]], key=lambda s: s[1])
-            seat[1] += 1
-            session_id = seat[0]
-        version = entry["ticket_version"] + 1
-        await Entry.update(
-            {
-                Entry.status: EntryStatus.approved.value,
-                Entry.ticket_number: number,
-                Entry.ticket_version: version,
-                Entry.session: session_id,
-                Entry.review_note: "",
-                Entry.rejected_by: "",
-                Entry.reviewed_at: _now(),
-                Entry.updated_at: _now(),
-            }
-        ).where(Entry.id == entry["id"])
+        if seats[entry["trade"]]:
+            # The least-filled session, the earliest of equals: a heap of (load, order, id).
+            load, order, session_id = heapq.heappop(seats[entry["trade"]])
+            heapq.heappush(seats[entry["trade"]], (load + 1, order, session_id))
+        changes.append((EntryStatus.approved.value, number, entry["ticket_version"] + 1,
+                        session_id, stamp, stamp, entry["id"]))  # fmt: skip
         outcome.done.append(entry["id"])
         outcome.tickets[entry["id"]] = number
         records.append(
             _record(entry, EntryStatus.approved.value, ticket=number, session=session_id)
         )
+    # One statement for every approved entry (a Piccolo update each cost ~1 ms: 200 s for a
+    # province's 200,000).
+    await execute_many(
+        "UPDATE entry SET status = ?, ticket_number = ?, ticket_version = ?, session = ?, "
+        "review_note = '', rejected_by = '', reviewed_at = ?, updated_at = ? WHERE id = ?",
+        changes,
+    )
     return records
 
 

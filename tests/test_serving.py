@@ -5,12 +5,16 @@
   first waited ~40 ms for the client's delayed ACK);
 - the access log names paths without their query strings (a search may hold an ID number);
 - X-Forwarded-For counts only when JIANGXIN_TRUSTED_PROXIES names the proxy sending it, so the
-  address sign-in throttling counts by cannot be chosen by the client.
+  address sign-in throttling counts by cannot be chosen by the client;
+- /static files may be kept by any cache for an hour, and nothing else may be stored;
+- with JIANGXIN_LOG_FORMAT=json every line the server writes is one JSON object: access records
+  with the path but no query string, the app's own records, the job worker's.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import statistics
@@ -25,7 +29,7 @@ import pytest
 
 from competition import throttle
 from competition.config import REPO_ROOT, ConfigError, Settings
-from competition.serving import uvicorn_options
+from competition.serving import STATIC_MAX_AGE_S, uvicorn_options
 from competition.tables import Role
 from tests.browser_support import free_port
 from tests.support import PASSWORD, make_user
@@ -49,7 +53,9 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def _start(log: Path, workers: int, **env: str) -> Server:
+def _start(log: Path, workers: int, *args: str, **env: str) -> Server:
+    """`jiangxin serve --workers N [args]` with `env` added to this environment, once its /health
+    answers 200."""
     port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 - our own command with fixed arguments
@@ -62,6 +68,7 @@ def _start(log: Path, workers: int, **env: str) -> Server:
                 str(workers),
                 "--port",
                 str(port),
+                *args,
             ],
             cwd=REPO_ROOT,
             env={**os.environ, "JIANGXIN_COOKIE_SECURE": "0", **env},
@@ -101,11 +108,13 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def behind_proxy(tmp_path_factory):
-    """`jiangxin serve` behind a proxy on this machine (JIANGXIN_TRUSTED_PROXIES=127.0.0.1)."""
+    """`jiangxin serve` behind a proxy on this machine (JIANGXIN_TRUSTED_PROXIES=127.0.0.1), its
+    logs as JSON lines (JIANGXIN_LOG_FORMAT=json)."""
     server = _start(
         tmp_path_factory.mktemp("proxied") / "serve.log",
         workers=1,
         JIANGXIN_TRUSTED_PROXIES="127.0.0.1",
+        JIANGXIN_LOG_FORMAT="json",
     )
     yield server
     _stop(server)
@@ -210,3 +219,85 @@ def test_trusted_proxies_are_addresses_or_networks(tmp_path):
     for bad in ("*", "proxy.example", "10.0.0.300"):
         with pytest.raises(ConfigError, match="JIANGXIN_TRUSTED_PROXIES"):
             Settings.from_env({**base, "JIANGXIN_TRUSTED_PROXIES": bad}, workdir=tmp_path)
+
+
+async def test_static_files_may_be_cached_for_an_hour_and_nothing_else_stored(empty_db, served):
+    await make_user("ma.xiaoyan", Role.organizer)
+    with httpx.Client(base_url=served.base) as browser:
+        for path in ("/static/css/app.css", "/static/js/sheet.js", "/static/vendor/jsQR.js"):
+            response = browser.get(path)
+            assert response.status_code == 200, path
+            cache = {part.strip() for part in response.headers["cache-control"].split(",")}
+            assert cache == {"public", f"max-age={STATIC_MAX_AGE_S}"}, path
+            assert response.headers["etag"] and response.headers["last-modified"]
+        assert _sign_in(browser, "ma.xiaoyan", PASSWORD, "10.0.0.1").status_code == 303
+        # Pages (signed in or not), the health check, a redirect: never kept anywhere.
+        for path in ("/org", "/org/competitions/new", "/login", "/health", "/"):
+            response = browser.get(path)
+            assert response.status_code < 400, path
+            assert response.headers["cache-control"] == "no-store", path
+
+
+def _records(server: Server) -> list[dict]:
+    lines = [line for line in server.log_text().splitlines() if line.strip()]
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            raise AssertionError(f"not a JSON line: {line!r}") from None
+    return records
+
+
+async def test_json_logs_are_one_object_a_line_without_query_strings(empty_db, behind_proxy):
+    with httpx.Client(base_url=behind_proxy.base) as browser:
+        assert browser.get("/login", params={"next": f"/org?q={ID_NUMBER}"}).status_code == 200
+        search = browser.get("/org/competitions/1/users", params={"q": ID_NUMBER})
+        assert search.status_code == 303
+        assert browser.get("/no/such/page", params={"phone": "13912345678"}).status_code == 404
+    records = _records(behind_proxy)
+    for record in records:
+        assert {"time", "level", "logger", "pid"} <= set(record), record
+        assert record["time"].endswith("+00:00")
+    access = [r for r in records if r["logger"] == "uvicorn.access"]
+    seen = {(r["method"], r["path"], r["status"]) for r in access}
+    assert {
+        ("GET", "/login", 200),
+        ("GET", "/org/competitions/1/users", 303),
+        ("GET", "/no/such/page", 404),
+        ("GET", "/health", 200),
+    } <= seen
+    # The peer, or the client a trusted proxy named (the other tests here send X-Forwarded-For).
+    assert all(re.fullmatch(r"[\d.]+:\d+", r["client"]) and r["http_version"] for r in access)
+    # The server process, the app inside it, and the job worker beside it.
+    said = [(r["logger"], r["pid"], r.get("message", "")) for r in records]
+    started = {pid for _, pid, text in said if text.startswith("Started server process")}
+    assert len(started) == 1
+    ready = [r for r in records if r["logger"] == "jiangxin" and r["message"].startswith("Serving")]
+    assert {r["pid"] for r in ready} == started
+    assert any(
+        r["logger"] == "jiangxin.cli" and "Background worker" in r["message"] for r in records
+    )
+    text = behind_proxy.log_text()
+    assert "?" not in "".join(r["path"] for r in access)
+    for start in range(len(ID_NUMBER) - 5):
+        assert ID_NUMBER[start : start + 6] not in text
+    assert "13912345678" not in text
+
+
+def test_the_log_format_and_pgbouncer_settings(tmp_path):
+    from competition import db
+
+    base = {"JIANGXIN_SECRET": "s" * 40, "DATABASE_URL": "postgresql://jx@127.0.0.1:6432/jx"}
+    plain = Settings.from_env(base, workdir=tmp_path)
+    assert (plain.log_format, plain.pgbouncer) == ("text", False)
+    assert "root" not in uvicorn_options("127.0.0.1", 8000, 1)["log_config"]
+    bouncer = Settings.from_env(
+        {**base, "JIANGXIN_LOG_FORMAT": "JSON", "JIANGXIN_PGBOUNCER": "1"}, workdir=tmp_path
+    )
+    assert (bouncer.log_format, bouncer.pgbouncer) == ("json", True)
+    with pytest.raises(ConfigError, match="JIANGXIN_LOG_FORMAT"):
+        Settings.from_env({**base, "JIANGXIN_LOG_FORMAT": "xml"}, workdir=tmp_path)
+    # Behind PgBouncer asyncpg keeps no prepared statements; straight to PostgreSQL it does.
+    assert db.postgres_config(plain) == {"dsn": base["DATABASE_URL"]}
+    assert db.postgres_config(bouncer) == {"dsn": base["DATABASE_URL"], "statement_cache_size": 0}

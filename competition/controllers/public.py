@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import logging
+from typing import Any, Literal
 
-from litestar import Request, get
+import msgspec
+from litestar import Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
@@ -18,11 +22,76 @@ from competition.web.access import PUBLIC
 from competition.web.menus import REGISTER_LINKS
 from competition.web.templating import page
 
+log = logging.getLogger(__name__)
 
-@get("/health", opt=PUBLIC, tags=["system"], summary="Liveness and database check")
-async def health() -> dict[str, str]:
+# How long /health waits for the database before it answers 503: a load balancer's probe gives up
+# after a few seconds, and a check that hangs would look like a hung server, not a lost database.
+HEALTH_TIMEOUT_S = 3.0
+
+
+class HealthOut(msgspec.Struct):
+    """The health check's answer: `ok` (200) or `unavailable` (503), and the database engine."""
+
+    status: Literal["ok", "unavailable"]
+    database: Literal["sqlite", "postgresql"]
+
+
+# The check running in this process, shared by the probes that arrive meanwhile: probes every few
+# seconds against a database that does not answer must not pile up connections.
+_running: asyncio.Task | None = None
+
+
+async def _database_answers() -> None:
+    # A real query on a table of the app: a database that is there but not migrated, or an SQLite
+    # path that is no longer the database file, fails it too.
     await Competition.count()
-    return {"status": "ok", "database": "postgresql" if is_postgres() else "sqlite"}
+
+
+async def database_reachable(timeout: float = HEALTH_TIMEOUT_S) -> bool:
+    """Whether the database answered a query within `timeout` seconds. The query runs as its own
+    task and is only waited for: a driver cleaning up after a cancelled query (aiosqlite closing
+    a connection whose thread waits on a lock) cannot hold the answer back."""
+    global _running
+    if _running is None or _running.done() or _running.get_loop() is not asyncio.get_running_loop():
+        _running = asyncio.ensure_future(_database_answers())
+        # Its failure is read below, or by this callback when nobody waited long enough.
+        _running.add_done_callback(lambda task: task.cancelled() or task.exception())
+    check = _running
+    done, _ = await asyncio.wait({check}, timeout=timeout)
+    if not done:
+        log.warning("health: the database did not answer within %.0f s", timeout)
+        return False
+    exc = check.exception()
+    if exc is not None:
+        # The kind of failure and the driver's one-line reason (a refused port, a missing
+        # database): no traceback, and never the connection string, which may hold a password.
+        log.warning("health: the database check failed: %s: %s", type(exc).__name__, exc)
+        return False
+    return True
+
+
+@get(
+    "/health",
+    opt=PUBLIC,
+    tags=["system"],
+    summary="Liveness and database check",
+    description=(
+        "200 when the database answers a query, 503 when it cannot be reached or does not answer "
+        f"within {HEALTH_TIMEOUT_S:.0f} seconds; for a load balancer's or a monitor's probe."
+    ),
+    responses={
+        503: ResponseSpec(
+            data_container=HealthOut,
+            description="The database cannot be reached or did not answer in time.",
+            generate_examples=False,
+        )
+    },
+)
+async def health() -> Response[HealthOut]:
+    engine = "postgresql" if is_postgres() else "sqlite"
+    if await database_reachable():
+        return Response(HealthOut(status="ok", database=engine), status_code=200)
+    return Response(HealthOut(status="unavailable", database=engine), status_code=503)
 
 
 MAX_SEARCH = 50

@@ -28,7 +28,6 @@ from competition import spreadsheets as kit
 from competition.audit import Actor, to_jsonable
 from registration import people
 from registration.imports.plan import PERSON_FIELDS, Candidate, Counts, Plan
-from registration.imports.resolve import tuples
 from registration.tables import EntrySource, EntryStatus
 
 PERSON_COLUMNS = [
@@ -62,25 +61,6 @@ def _sql_value(value: dt.date | dt.datetime) -> Any:
     if isinstance(value, dt.datetime):
         return str(value.astimezone(dt.UTC))
     return value.isoformat()
-
-
-async def _new_ids(table: str, n: int) -> list[int]:
-    """Ids for n new rows of `table`, taken before they are inserted."""
-    if n == 0:
-        return []
-    if db.is_postgres():
-        rows = await tuples(
-            "",
-            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608 - fixed names
-            "FROM generate_series(1, $1)",
-            n,
-        )
-        return [r[0] for r in rows]
-    # The transaction holds SQLite's write lock (db.transaction is IMMEDIATE): nobody else
-    # inserts until it ends.
-    rows = await tuples(f'SELECT COALESCE(MAX(id), 0) + 0 FROM "{table}"', "")  # noqa: S608
-    floor = rows[0][0]
-    return list(range(floor + 1, floor + n + 1))
 
 
 async def _copy(
@@ -121,7 +101,7 @@ async def _write(plan: Plan, actor: Actor) -> Counts:
     for c in new_rows:
         if c.id_number not in person_ids:
             fresh.setdefault(c.id_number, c)
-    new_person_ids = await _new_ids("person", len(fresh))
+    new_person_ids = await db.new_ids("person", len(fresh))
     person_ids.update(zip(fresh, new_person_ids, strict=True))
     dates: dict[dt.date, Any] = {}
 
@@ -164,7 +144,7 @@ async def _write(plan: Plan, actor: Actor) -> Counts:
     )
 
     # New entries.
-    entry_ids = await _new_ids("entry", len(new_rows))
+    entry_ids = await db.new_ids("entry", len(new_rows))
     slots = plan.slots
     with_ids = list(zip(entry_ids, new_rows, strict=True))
 

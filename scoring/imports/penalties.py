@@ -232,10 +232,10 @@ async def _store(competition_id: int, plan: Plan, *, actor: Actor, filename: str
 
 
 async def commit(
-    competition_id: int, plan: Plan, *, actor: Actor, filename: str = ""
+    competition_id: int, plan: Plan, *, actor: Actor, filename: str = "", recompute: bool = True
 ) -> ImportResult:
     """Store a plan without problems in one transaction (all or nothing), then recompute the
-    totals of its trades."""
+    totals of its trades (unless the caller recomputes them once after several imports)."""
     if plan.problems:
         await shared.audit_refused(
             competition_id, KIND, actor=actor, filename=filename, problems=plan.problems
@@ -249,5 +249,6 @@ async def commit(
             problems=[shared.refusal_problem(exc)],
         )  # fmt: skip
         raise
-    await shared.recompute_totals(plan.trade_ids)
+    if recompute:
+        await shared.recompute_totals(plan.trade_ids)
     return result

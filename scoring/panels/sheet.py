@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from piccolo.table import Table
 
 from competition import audit, clock
 from competition import spreadsheets as kit
 from competition.audit import Actor
-from competition.db import copy_records, is_postgres, transaction
+from competition.db import copy_records, is_postgres, new_ids, transaction
 from competition.errors import Conflict, ValidationFailed
 from competition.i18n import N_, Msg
 from competition.spreadsheets import CODE, Column, RowProblem, RowsRejected
@@ -244,23 +243,6 @@ def report(plan: Plan) -> bytes:
     )
 
 
-async def _new_ids(table: type[Table], n: int) -> list[int]:
-    """Ids for n new rows, taken before they are inserted (inside the import's transaction; on
-    SQLite it holds the write lock, so nobody else inserts until it ends)."""
-    if n == 0:
-        return []
-    name = table._meta.tablename
-    if is_postgres():
-        rows = await table.raw(
-            f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) AS id "  # noqa: S608
-            "FROM generate_series(1, {})",
-            n,
-        )
-        return [r["id"] for r in rows]
-    rows = await table.raw(f'SELECT COALESCE(MAX(id), 0) AS id FROM "{name}"')  # noqa: S608
-    return list(range(rows[0]["id"] + 1, rows[0]["id"] + n + 1))
-
-
 def _stamp(value: dt.datetime) -> Any:
     return value if is_postgres() else str(value.astimezone(dt.UTC))
 
@@ -328,7 +310,7 @@ async def commit(competition_id: int, plan: Plan, *, actor: Actor) -> ImportResu
         usernames = [p.judge.username or next(generated) for p in plan.judges]
         fresh = [(p, u) for p, u in zip(plan.judges, usernames, strict=True) if u not in users]
         for (_planned, username), user_id in zip(
-            fresh, await _new_ids(User, len(fresh)), strict=True
+            fresh, await new_ids(User._meta.tablename, len(fresh)), strict=True
         ):
             users[username] = user_id
         await copy_records(
@@ -338,7 +320,7 @@ async def commit(competition_id: int, plan: Plan, *, actor: Actor) -> ImportResu
             [(users[u], u, p.judge.name, register.BADGE_ONLY_HASH, p.judge.phone, True, "", stamp)
              for p, u in fresh],
         )  # fmt: skip
-        judge_ids = await _new_ids(Judge, len(plan.judges))
+        judge_ids = await new_ids(Judge._meta.tablename, len(plan.judges))
         await copy_records(
             Judge._meta.tablename,
             ["id", "competition", "user", "name", "employer", "employer_key", "delegation",

@@ -25,9 +25,17 @@ LEVELS = (0, 1, 2, 3)
 TOP = 3
 
 
+# The levels as they are almost always written, read without the general number reader (a
+# Fraction a value: ~10 µs, a seventh of checking a paper mark).
+_PLAIN = {str(level): level * 100 for level in LEVELS}
+
+
 def parse_level(text: str | int | Decimal) -> int:
     """ "2" → 200, "2.00" → 200, 3 → 300; "2.5", "-1", "4", "x" are refused with a
     `MarkValueError`."""
+    plain = _PLAIN.get(text) if isinstance(text, str) else None
+    if plain is not None:
+        return plain
     value = read_number(text)
     if value.denominator != 1:
         raise MarkValueError(JUDGEMENT_NOT_WHOLE, MSG_JUDGEMENT_NOT_WHOLE, value=shown(text))

@@ -223,23 +223,6 @@ def _sql_time(value: dt.datetime) -> Any:
     return value if db.is_postgres() else str(value.astimezone(dt.UTC))
 
 
-async def _new_ids(table: str, n: int) -> list[int]:
-    """Ids for n new rows, taken before they are inserted (the transaction holds SQLite's write
-    lock; PostgreSQL hands out the sequence's next values)."""
-    if n == 0:
-        return []
-    if db.is_postgres():
-        rows = await db.fetch_rows(
-            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608 - fixed
-            "FROM generate_series(1, ?)",
-            n,
-        )
-        return [r[0] for r in rows]
-    rows = await db.fetch_rows(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')  # noqa: S608
-    floor = rows[0][0]
-    return list(range(floor + 1, floor + n + 1))
-
-
 async def _write(items: list[_Write], *, actor: Actor, source: str, action: str) -> list[Change]:
     """Store each trade's draft (checked already) in the caller's transaction, in a handful of
     statements whatever the number of trades."""
@@ -265,7 +248,7 @@ async def _write(items: list[_Write], *, actor: Actor, source: str, action: str)
          for i in in_place if i.current],
     )  # fmt: skip
     scheme_ids = dict(
-        zip((id(i) for i in fresh), await _new_ids("marking_scheme", len(fresh)), strict=True)
+        zip((id(i) for i in fresh), await db.new_ids("marking_scheme", len(fresh)), strict=True)
     )
     version_of: dict[int, int] = {}
     for item in fresh:
@@ -282,7 +265,7 @@ async def _write(items: list[_Write], *, actor: Actor, source: str, action: str)
           actor.user_id) for i in fresh],
     )  # fmt: skip
     criterion_rows, aspect_rows = [], []
-    criterion_ids = await _new_ids("criterion", sum(len(i.draft.criteria) for i in items))
+    criterion_ids = await db.new_ids("criterion", sum(len(i.draft.criteria) for i in items))
     next_id = iter(criterion_ids)
     for item in items:
         scheme_id = scheme_ids[id(item)]

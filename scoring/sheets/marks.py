@@ -243,18 +243,22 @@ async def check_cell(sheet: SheetFacts, slot_id: int, aspect_id: int) -> AspectF
     return aspect
 
 
+def fixes_measurement(current: int | None, value: int, *, remarked: bool, signed: bool) -> bool:
+    """A Measurement value is the panel's: once a sheet that holds it is signed (`signed`: a
+    signed or verified sheet of the session other than this one holds the contestant), it is
+    fixed — entering the value it has (`current`) again changes nothing and is not refused, and
+    a cell the chief judge asked this sheet to mark again (`remarked`) may change."""
+    if current is not None and current == value:
+        return False
+    return signed and not remarked
+
+
 async def measurement_fixed(sheet: SheetFacts, slot_id: int, aspect_id: int, value: int) -> bool:
-    """A Measurement value is the panel's: once a sheet that holds it is signed, it is fixed
-    (entering the same value again changes nothing and is not refused)."""
+    """`fixes_measurement` for one cell, read from the database."""
     current = await current_mark(slot_id, aspect_id, None)
     if current is not None and current["value_hundredths"] == value:
         return False
-    # The chief judge asked this sheet to mark the cell again: the panel's value may change.
     remarks = await db.fetch_rows("SELECT remarks FROM score_sheet WHERE id = ?", sheet.id)
-    if remarks and any(
-        r.get("slot") == slot_id and r.get("aspect") == aspect_id for r in json_list(remarks[0][0])
-    ):
-        return False
     rows = await db.fetch_rows(
         "SELECT slots FROM score_sheet WHERE session = ? AND id <> ? AND status IN (?, ?)",
         sheet.session_id,
@@ -262,7 +266,18 @@ async def measurement_fixed(sheet: SheetFacts, slot_id: int, aspect_id: int, val
         SheetStatus.signed.value,
         SheetStatus.verified.value,
     )
-    return any(slot_id in {int(s) for s in json_list(r[0])} for r in rows)
+    return fixes_measurement(
+        current["value_hundredths"] if current is not None else None,
+        value,
+        remarked=(slot_id, aspect_id) in remarked_cells(remarks[0][0] if remarks else None),
+        signed=any(slot_id in {int(s) for s in json_list(r[0])} for r in rows),
+    )
+
+
+def remarked_cells(remarks: Any) -> set[tuple[int, int]]:
+    """The (slot, aspect) cells of a sheet's `remarks` column: those the chief judge asked to
+    be marked again."""
+    return {(r.get("slot"), r.get("aspect")) for r in json_list(remarks)}
 
 
 # ---------------------------------------------------------------------------- writing
@@ -333,6 +348,9 @@ async def set_mark_in_transaction(
                     else None,
                     "entered_by": existing["entered_by_name"] or "",
                     "device": existing["device"] or "",
+                    # The one asking made that change (on `device`: its answer was lost).
+                    "yours": existing["entered_by"] is not None
+                    and existing["entered_by"] == actor.user_id,
                 }
             )
         version = existing["version"] + 1

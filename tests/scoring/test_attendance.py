@@ -12,12 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook, load_workbook
 
 from competition.audit import Actor
 from competition.config import REPO_ROOT
 from competition.tables import CompetitionSession
-from scoring.draw import service
+from scoring.draw import service, signin_sheet
 from scoring.draw.attendance import ABSENT, PRESENT, UNKNOWN, counts, presence
 from scoring.stages import set_checkin_closed
 from scoring.tables import Attendance
@@ -112,7 +113,12 @@ async def test_presence_from_check_in_marks_and_the_close(demo_full, client):
     assert (await client.get(draw_url(cid, trade))).status_code == 200
 
 
-async def test_bad_sign_in_sheets_are_refused_and_store_nothing(demo_full, client):
+@pytest.mark.parametrize("whole_competition", [False, True], ids=["lookups", "one-read"])
+async def test_bad_sign_in_sheets_are_refused_and_store_nothing(
+    demo_full, client, monkeypatch, whole_competition
+):
+    if whole_competition:  # the path of a sheet of more than 5,000 tickets: one read of all
+        monkeypatch.setattr(signin_sheet, "WHOLE_COMPETITION", 0)
     cid = demo_full.competition_id
     trade, entries = await ready(cid, "T001", check_in=0)
     _other, other_entries = await ready(cid, "T002", check_in=0)

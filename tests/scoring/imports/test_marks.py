@@ -311,3 +311,47 @@ async def test_a_committed_import_recomputes_the_totals(demo_scoring):
     await marks.commit(built.competition_id, plan, actor=await _organizer())
     total = await total_of(slot)
     assert (total["practical_hundredths"], total["weighted_hundredths"]) == (125, 88)
+
+
+async def test_bulk_written_marks_are_what_a_tablet_leaves_and_tablets_go_on_from_them(
+    demo_scoring,
+):
+    """The commit writes the marks of empty cells in bulk (ids taken beforehand): each trail
+    row points at its own mark with version 1 and no old value, and a tablet changing one of
+    them afterwards, or marking a new cell, works on the same sequence of ids."""
+    built = await competing_trade()
+    facts, codes, aspects = await _setting(built)
+    rows = [[code, "B6", "judge", "2"] for code in codes]
+    rows += [[code, "A1", "", "1.5"] for code in codes]
+    plan = await _plan(built, rows)
+    assert plan.problems == []
+    result = await marks.commit(built.competition_id, plan, actor=await _organizer())
+    assert result.saved == len(rows)
+    stored = await Mark.select(Mark.id, Mark.client_id, Mark.version, Mark.value_hundredths)
+    trail = await MarkChange.select(
+        MarkChange.mark, MarkChange.client_id, MarkChange.version, MarkChange.old_hundredths,
+        MarkChange.new_hundredths, MarkChange.trade,
+    )  # fmt: skip
+    assert len(stored) == len(trail) == len(rows)
+    by_client = {m["client_id"]: m for m in stored}
+    for change in trail:
+        mark = by_client[change["client_id"]]
+        assert change["mark"] == mark["id"]
+        assert (change["version"], change["old_hundredths"]) == (1, None)
+        assert change["new_hundredths"] == mark["value_hundredths"]
+        assert change["trade"] == built.trade_id
+    assert len({m["id"] for m in stored}) == len(rows)
+
+    judge = await built.actor("judge")
+    slot = sorted(facts.slots)[0]
+    changed = await marks_service.put_mark(
+        MarkIn("tablet-after-paper", facts.id, slot, aspects["B6"].id, "3", base_version=1),
+        actor=judge,
+    )
+    assert (changed.result, changed.mark.version) == ("saved", 2)
+    fresh = await marks_service.put_mark(
+        MarkIn("tablet-new-cell", facts.id, slot, aspects["D1"].id, "1"), actor=judge
+    )
+    assert fresh.result == "saved"
+    assert await Mark.count() == len(rows) + 1
+    assert await MarkChange.count() == len(rows) + 2
