@@ -161,6 +161,9 @@ class Settings:
     queue_url: str = DEFAULT_QUEUE_URL
     log_format: str = "text"
     pgbouncer: bool = False
+    # How long a SQLite write waits for another worker's write lock before it gives up (and
+    # the request is answered 503 "busy", never 500).
+    sqlite_busy_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, workdir: Path | None = None) -> Settings:
@@ -174,6 +177,12 @@ class Settings:
             port = int(env.get("JIANGXIN_PORT", "8000"))
         except ValueError as exc:
             raise ConfigError("JIANGXIN_PORT must be a number") from exc
+        try:
+            busy = float(env.get("JIANGXIN_SQLITE_BUSY_SECONDS") or 30)
+        except ValueError as exc:
+            raise ConfigError("JIANGXIN_SQLITE_BUSY_SECONDS must be a number") from exc
+        if not 0 < busy <= 600:
+            raise ConfigError("JIANGXIN_SQLITE_BUSY_SECONDS must be between 0 and 600")
         log_format = (env.get("JIANGXIN_LOG_FORMAT") or "text").strip().lower()
         if log_format not in LOG_FORMATS:
             raise ConfigError("JIANGXIN_LOG_FORMAT must be text or json")
@@ -189,6 +198,7 @@ class Settings:
             queue_url=_queue_url(env.get("JIANGXIN_QUEUE_URL"), url),
             log_format=log_format,
             pgbouncer=_flag(env.get("JIANGXIN_PGBOUNCER"), default=False),
+            sqlite_busy_seconds=busy,
         )
 
 

@@ -40,7 +40,7 @@ def build_engine() -> Engine:
     if target.engine == "postgres":
         return PostgresEngine(config=postgres_config(settings))
     # A generous busy timeout: several uvicorn workers may write the same file.
-    return SQLiteEngine(path=target.sqlite_path, timeout=30)
+    return SQLiteEngine(path=target.sqlite_path, timeout=settings.sqlite_busy_seconds)
 
 
 _engine: Engine | None = None

@@ -301,3 +301,46 @@ def test_the_log_format_and_pgbouncer_settings(tmp_path):
     # Behind PgBouncer asyncpg keeps no prepared statements; straight to PostgreSQL it does.
     assert db.postgres_config(plain) == {"dsn": base["DATABASE_URL"]}
     assert db.postgres_config(bouncer) == {"dsn": base["DATABASE_URL"], "statement_cache_size": 0}
+
+
+def test_a_write_that_cannot_get_the_sqlite_lock_is_answered_busy_not_500(tmp_path):
+    """Several workers on one SQLite file, past capacity: a write still waiting for another's
+    lock after JIANGXIN_SQLITE_BUSY_SECONDS is answered 503 with Retry-After and a message that
+    nothing was saved (the tablet's queue retries it), never 500; once the lock is free the same
+    request goes through. The server runs on a SQLite file of its own whatever the suite's
+    database, since the lock is SQLite's."""
+    import sqlite3
+
+    path = tmp_path / "busy.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}"}
+    migrated = subprocess.run(
+        [sys.executable, "-m", "competition.cli", "migrate"], cwd=REPO_ROOT, env=env,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert migrated.returncode == 0, migrated.stderr
+    server = _start(tmp_path / "serve.log", 1, DATABASE_URL=env["DATABASE_URL"],
+                    JIANGXIN_SQLITE_BUSY_SECONDS="0.5")  # fmt: skip
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        with httpx.Client(
+            base_url=server.base, timeout=20, headers={"origin": server.base}
+        ) as browser:
+            assert browser.get("/login").status_code == 200
+            form = {"username": "nobody", "password": "wrong-password",
+                    "_csrf_token": browser.cookies["csrftoken"]}  # fmt: skip
+            holder.execute("BEGIN IMMEDIATE")  # another writer holds the file
+            busy = browser.post("/login", data=form)
+            assert busy.status_code == 503, busy.text[:500]
+            assert busy.headers["retry-after"] == "2"
+            assert "服务器当前十分繁忙" in busy.text and "未保存任何内容" in busy.text
+            api = browser.post("/login", data=form, headers={"accept": "application/json"})
+            assert api.status_code == 503 and api.json()["code"] == "busy"
+            holder.execute("ROLLBACK")
+            again = browser.post("/login", data=form)
+            assert again.status_code == 400  # a wrong password, answered as such
+    finally:
+        holder.close()
+        _stop(server)
+    log = server.log_text()
+    assert "database busy (OperationalError) on POST /login" in log
+    assert "Traceback" not in log

@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from saq.job import Status
+
 from competition import db
 from competition.clock import now
 from competition.errors import DomainError, NotFound
@@ -120,10 +122,9 @@ class JobView:
 
     @property
     def stalled(self) -> bool:
-        if self.state != JobState.running:
-            return False
-        last = self.heartbeat_at or self.started_at or self.created_at
-        return (now() - last).total_seconds() > STALLED_AFTER_SECONDS
+        return self.state == JobState.running and _silent(
+            self.heartbeat_at or self.started_at or self.created_at
+        )
 
     @property
     def waiting_for_worker(self) -> bool:
@@ -131,6 +132,40 @@ class JobView:
             self.state == JobState.queued
             and (now() - self.created_at).total_seconds() > NO_WORKER_AFTER_SECONDS
         )
+
+
+def _silent(last: dt.datetime) -> bool:
+    return (now() - last).total_seconds() > STALLED_AFTER_SECONDS
+
+
+# How the queue leaves a job it will not run again: after its last attempt was swept (its worker
+# died), it is aborted there; a delivery answered "busy" ends it as complete.
+_GIVEN_UP = frozenset({Status.COMPLETE, Status.FAILED, Status.ABORTED})
+
+
+async def _given_up(row: dict[str, Any]) -> bool:
+    """A running job whose worker stopped answering and which the queue will not give to another
+    worker (its last attempt, or the queue no longer knows it) is marked failed: else its page
+    would say "running" for ever and the same job could not be asked for again."""
+    if row["state"] != JobState.running.value:
+        return False
+    if not _silent(row["heartbeat_at"] or row["started_at"] or row["created_at"]):
+        return False
+    try:
+        held = await (await queue.connect()).job(row["queue_key"])
+    except Exception as exc:  # the queue unreachable: nothing is known for sure
+        logger.warning("background job %s: queue not reachable: %s", row["id"],
+                       type(exc).__name__)  # fmt: skip
+        return False
+    if held is not None and held.status not in _GIVEN_UP:
+        return False
+    await _record_failure(
+        row["id"],
+        "worker_lost",
+        N_("The worker running this job stopped on its last attempt, and nothing of it was "
+           "kept. Start the job again."),
+    )  # fmt: skip
+    return True
 
 
 def _as_json(value: Any) -> Any:
@@ -157,13 +192,13 @@ async def submit(
         raise UnknownJobKind("There is no background job of this kind.", kind=kind_name)
     params = params or {}
     async with db.transaction():
-        pending = await BackgroundJob.select(BackgroundJob.id, BackgroundJob.params).where(
+        pending = await BackgroundJob.select().where(
             (BackgroundJob.kind == kind_name)
             & (BackgroundJob.competition == competition_id)
             & BackgroundJob.state.is_in([JobState.queued.value, JobState.running.value])
         )
         for row in pending:
-            if _as_json(row["params"]) == params:
+            if _as_json(row["params"]) == params and not await _given_up(row):
                 return row["id"]
         rows = await BackgroundJob.insert(
             BackgroundJob(
@@ -324,6 +359,8 @@ async def get(job_id: int) -> JobView:
     row = await BackgroundJob.select().where(BackgroundJob.id == job_id).first()
     if row is None:
         raise NotFound("The job was not found.", code="job_not_found")
+    if await _given_up(row):
+        row = await BackgroundJob.select().where(BackgroundJob.id == job_id).first()
     files = (
         await JobFile.select(JobFile.id, JobFile.name, JobFile.size)
         .where(JobFile.job == job_id)

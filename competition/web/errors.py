@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import sqlite3
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import asyncpg
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -25,7 +27,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from competition.errors import DomainError
 from competition.i18n import (
@@ -219,8 +221,38 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     return _page(request, status, "http_error", message)
 
 
+BUSY_RETRY_SECONDS = 2
+
+
+def is_busy(exc: BaseException) -> bool:
+    """A write that could not get the database this time and would succeed when tried again:
+    SQLite's lock still held after the busy timeout (several workers on one file, past
+    capacity), a PostgreSQL deadlock or serialization failure (the transaction was rolled
+    back)."""
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc)
+        return "database is locked" in text or "database is busy" in text
+    return isinstance(
+        exc, asyncpg.exceptions.DeadlockDetectedError | asyncpg.exceptions.SerializationError
+    )
+
+
 @_in_users_language
 def server_error_handler(request: Request, exc: Exception) -> Response:
+    if is_busy(exc):
+        # Nothing was written (the transaction rolled back): "try again", not "broken". A
+        # tablet's queue and any API client retry a 503 after Retry-After.
+        log.warning("database busy (%s) on %s %s", type(exc).__name__, request.method,
+                    request.url.path)  # fmt: skip
+        response = _page(
+            request,
+            HTTP_503_SERVICE_UNAVAILABLE,
+            "busy",
+            gettext("The server is very busy right now. Nothing was saved; please try again "
+                    "in a moment."),
+        )  # fmt: skip
+        response.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        return response
     # Only the type and the route: request bodies may hold personal data.
     log.error(
         "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc

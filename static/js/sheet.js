@@ -293,9 +293,10 @@
         persist();
       } else if (status === 409 && body.code === "mark_conflict" && body.current) {
         var theirs = body.current;
-        if (theirs.device === device && theirs.entered_by === sheet.judge.name) {
-          // This very tablet made that change (an answer lost on the way, then a newer edit of
-          // the cell): nobody else's mark is overwritten by sending the newer one again.
+        if (theirs.device === device && theirs.yours) {
+          // This very tablet, signed in as this judge, made that change (its answer lost on the
+          // way, then a newer edit of the cell): nobody else's mark is overwritten by sending
+          // the newer one again.
           queueMark(item.body.slot, item.body.aspect, item.body.value, theirs.version);
         } else {
           conflicts[key] = {
