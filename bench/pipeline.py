@@ -351,6 +351,8 @@ def report(result: dict, scale: float) -> list[str]:
     by_name = {s["step"]: s for s in steps}
     for step in steps:
         target = TARGETS.get(step["step"]) if scale == 1 else None
+        if target is not None and step["step"] == "certificates":
+            target *= step["records"] / 60_000  # the target is 60 s for 60,000
         lines.append(_row(step["step"], step["records"], step["seconds"], step["ceiling"],
                           step["peak_mb"], target))  # fmt: skip
     check, commit = by_name["registrations: check"], by_name["registrations: import"]

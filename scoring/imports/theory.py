@@ -111,6 +111,18 @@ class _ScoreError(ValueError):
 async def _entries(competition_id: int, tickets: list[str]) -> dict[str, tuple[int, int, str]]:
     """Ticket → (entry, trade, status)."""
     found = {}
+    if len(tickets) > shared.WHOLE_DRAW:
+        # Every ticket of the competition in one read: lookups of 150 tickets at a time took
+        # ~35 µs a ticket, 8 s of a province's 200,000 theory scores.
+        wanted = set(tickets)
+        for entry_id, ticket, trade_id, status in await db.fetch_rows(
+            "SELECT id, ticket_number, trade, status FROM entry WHERE competition = ? AND "
+            "ticket_number IS NOT NULL",
+            competition_id,
+        ):
+            if ticket.upper() in wanted:
+                found[ticket.upper()] = (entry_id, trade_id, status)
+        return found
     for entry_id, ticket, trade_id, status in await shared.chunked_rows(
         "SELECT id, ticket_number, trade, status FROM entry WHERE competition = ? AND "
         "ticket_number IN ({marks})",

@@ -10,7 +10,7 @@ from competition.audit import SYSTEM
 from competition.errors import DomainError
 from competition.tables import Trade
 from registration.tables import Entry, EntryStatus
-from scoring.imports import theory
+from scoring.imports import shared, theory
 from scoring.tables import DrawSlot, EventScore, Total
 from tests.scoring.imports.files import audit_count, last_audit, report_rows, total_of, xlsx
 
@@ -38,7 +38,12 @@ async def _scores() -> dict[tuple[str, str], int]:
     return {(r["entry.ticket_number"], r["event"]): r["hundredths"] for r in rows}
 
 
-async def test_scores_by_ticket_and_by_code_are_stored_and_replaced(demo_scoring):
+@pytest.mark.parametrize("whole", [False, True], ids=["lookups", "one-read"])
+async def test_scores_by_ticket_and_by_code_are_stored_and_replaced(
+    demo_scoring, monkeypatch, whole
+):
+    if whole:  # the path of a file of more than 5,000 contestants: everything read at once
+        monkeypatch.setattr(shared, "WHOLE_DRAW", 0)
     cid = demo_scoring.competition_id
     slot = await DrawSlot.select(DrawSlot.code, DrawSlot.judge_code, DrawSlot.entry.ticket_number)\
         .where(DrawSlot.trade.code == "T001").order_by(DrawSlot.id).first()  # fmt: skip
@@ -82,7 +87,12 @@ async def test_an_oral_score_needs_a_weighted_oral_event(demo_scoring):
     assert (await _scores())[(ticket, "oral")] == 7000
 
 
-async def test_every_bad_score_row_is_refused_and_nothing_is_stored(demo_scoring):
+@pytest.mark.parametrize("whole", [False, True], ids=["lookups", "one-read"])
+async def test_every_bad_score_row_is_refused_and_nothing_is_stored(
+    demo_scoring, monkeypatch, whole
+):
+    if whole:  # the path of a file of more than 5,000 contestants: everything read at once
+        monkeypatch.setattr(shared, "WHOLE_DRAW", 0)
     cid = demo_scoring.competition_id
     t1, t2 = await _tickets("T001", 2)
     other_code = (
