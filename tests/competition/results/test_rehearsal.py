@@ -19,8 +19,8 @@ import pytest
 from competition.audit import Actor
 from competition.results import rehearsal
 from competition.stages import Stage
-from competition.tables import Competition
-from scoring.tables import Mark, Penalty
+from competition.tables import AuditLog, Competition
+from scoring.tables import Mark, Penalty, ScoreSheet
 from tests.page_text import zh
 
 SAMPLE = Path(__file__).parent / "rehearsal_sample"
@@ -79,6 +79,36 @@ async def test_the_sample_rehearses_to_the_hand_worked_ranking(empty_db, tmp_pat
     again = _rehearse(str(directory), "--competition", "RH25")
     exists = "The competition {code} exists already: rehearse under a new competition code."
     assert again.returncode == 1 and zh(exists, code="RH25") in again.stderr
+
+
+async def test_long_files_go_in_as_several_files_and_rank_the_same(empty_db, tmp_path, monkeypatch):
+    """The sign-in and the marks are imported a file of at most the import's row limit at a
+    time (a province's are millions of rows): cut into files of 3 and 5 rows, a judge's sheet
+    completed by a later file is signed then, and the ranking is the hand-worked one."""
+    monkeypatch.setattr(rehearsal, "SIGNIN_FILE_ROWS", 3)
+    monkeypatch.setattr(rehearsal, "MARK_FILE_ROWS", 5)
+    directory = _sample(tmp_path)
+    seen: list[str] = []
+    done = await rehearsal.rehearse(directory, "RH26", progress=seen.append)
+    assert [line.split(":")[0] for line in seen][:3] == [
+        "structure",
+        "registrations",
+        "registrations",
+    ]
+    assert "marks: 36" in seen and "totals: 8" in seen
+    frame = pd.read_csv(io.BytesIO(done.output.read_bytes()), dtype=str, keep_default_na=False,
+                        encoding="utf-8-sig")  # fmt: skip
+    places = [tuple(r) for r in frame[["工种代码", "总成绩", "名次"]].itertuples(index=False)]
+    assert places == [
+        ("R01", "94.20", "1"), ("R01", "80.00", "2"), ("R01", "80.00", "3"),
+        ("R01", "63.00", "4"), ("R01", "", ""), ("R02", "94.10", "1"), ("R02", "73.83", "2"),
+        ("R02", "73.83", "2"), ("R02", "50.77", "4"),
+    ]  # fmt: skip
+    assert await Mark.count() == 36
+    # 36 marks in files of 5: 8 imports, each its own audit record (and transaction).
+    assert await AuditLog.count().where(AuditLog.action == "marks.import") == 8
+    signed = await ScoreSheet.count().where(ScoreSheet.status == "signed")
+    assert signed == await ScoreSheet.count() > 0
 
 
 async def test_a_bad_row_stops_the_rehearsal_with_its_row(empty_db, tmp_path):
