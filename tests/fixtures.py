@@ -37,7 +37,17 @@ async def _reset_schema() -> None:
     await db.prepare_database()
 
 
+def _forget_caches() -> None:
+    """Per-process caches keyed by row ids: the ids start again once the tables are emptied or
+    restored, so an earlier test's scheme must not answer for this test's (in the product ids
+    are never reused)."""
+    from scoring.sheets.marks import forget_cached_aspects
+
+    forget_cached_aspects()
+
+
 async def truncate_all() -> None:
+    _forget_caches()
     tables = app_tables()
     engine = db.engine()
     if db.is_postgres():
@@ -86,6 +96,7 @@ async def _take_snapshot(variant: str) -> None:
 
 
 async def _restore_snapshot(variant: str) -> None:
+    _forget_caches()
     tables = app_tables()
     if db.is_postgres():
         names = ", ".join(f'"{t._meta.tablename}"' for t in tables)
