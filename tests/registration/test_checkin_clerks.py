@@ -157,9 +157,15 @@ async def test_the_clerk_home_lists_the_sessions_of_their_venue_today_first(demo
     # The 电工 theory session at the clerk's venue QHGZ moves to today; the others stay in 2027.
     now = clock.now()
     today_session = await _session("T002-TH")
+    # Started a little earlier, but never before the local midnight: "today" is the local date
+    # (Asia/Shanghai), and 30 minutes back from 00:10 is yesterday (a flake from 16:00 to 16:30
+    # UTC).
+    local = clock.local_time(now)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    started = max(local - dt.timedelta(minutes=30), midnight)
     await CompetitionSession.update(
         {
-            CompetitionSession.starts_at: now - dt.timedelta(minutes=30),
+            CompetitionSession.starts_at: started,
             CompetitionSession.ends_at: now + dt.timedelta(minutes=60),
         }
     ).where(CompetitionSession.id == today_session)
