@@ -93,7 +93,7 @@ class Server:
                     if (await probe.get(f"{self.base}/health")).status_code == 200:
                         return
                 except httpx.TransportError:
-                    pass
+                    pass  # not listening yet: ask again until the deadline
                 assert time.monotonic() < deadline, f"serve did not answer:\n{self.log_text()}"
                 await asyncio.sleep(0.1)
 
@@ -155,7 +155,7 @@ class Relay:
                     dst.write(data)
                     await dst.drain()
             except (ConnectionError, OSError):
-                pass
+                pass  # the server was killed or the tablet went away: this direction ends
             finally:
                 dst.close()
 
