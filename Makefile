@@ -17,6 +17,9 @@ export JIANGXIN_CHROMIUM := $(CHROMIUM)
 PORT ?=
 HOST ?=
 ARGS ?=
+# The suite runs in this many processes (pytest-xdist), a database each (tests/conftest.py);
+# a file's tests stay in one process. TEST_WORKERS=0 runs it in this process alone.
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev demo test lint messages screenshots e2e-screenshots fuzz bench clean
@@ -92,7 +95,7 @@ test: install-dev
 	  fi; \
 	  [ -x "$(CHROMIUM)" ] || { echo "error: $(CHROMIUM) is still missing after installing chromium." >&2; exit 1; }; \
 	fi
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile) $(ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
