@@ -138,8 +138,12 @@ async def _fetch(sql: str, args: tuple[Any, ...]) -> tuple[list[str], list[tuple
     # between awaits would keep a read transaction open on the shared reader connection, and
     # every later read would see that old snapshot.
     if tx is not None:
-        # The transaction's own connection: it sees what the transaction wrote.
-        rows = await tx.connection.execute_fetchall(sql, args)
+        # The transaction's own connection: it sees what the transaction wrote. Its rows as
+        # plain tuples, in the connection's own thread, instead of the dicts of Piccolo's row
+        # factory made and unmade again (a draw's presence reads of 200,000 rows: 1.8 → 1.5 s).
+        # aiosqlite has no public call for a function in the connection's thread: `_execute`.
+        connection = tx.connection
+        return await connection._execute(_tuples_of, connection._conn, sql, args)
     elif _sqlite_reader is not None:
         rows = await _sqlite_reader.execute_fetchall(sql, args)
     else:
@@ -151,6 +155,17 @@ async def _fetch(sql: str, args: tuple[Any, ...]) -> tuple[list[str], list[tuple
     # Rows come as dicts (Piccolo's row factory on a transaction's connection) or sqlite3.Row.
     names = list(rows[0].keys())
     return names, [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows]
+
+
+def _tuples_of(connection: sqlite3.Connection, sql: str, args: tuple) -> tuple[list[str], list]:
+    cursor = connection.cursor()
+    cursor.row_factory = None
+    try:
+        rows = cursor.execute(sql, args).fetchall()
+        names = [d[0] for d in cursor.description] if rows else []
+    finally:
+        cursor.close()
+    return names, rows
 
 
 async def fetch_rows(sql: str, *args: Any) -> list[tuple]:

@@ -122,7 +122,8 @@ class Entry(Table):  # 报名: a person in a trade of a competition, for a deleg
 
 
 class CheckIn(Table):  # 检录
-    entry = ForeignKey(Entry, on_delete=OnDelete.cascade, null=False, index=True)
+    # unique: (entry, session), which also serves every lookup by entry.
+    entry = ForeignKey(Entry, on_delete=OnDelete.cascade, null=False)
     session = ForeignKey(CompetitionSession, on_delete=OnDelete.restrict, null=False)
     checked_in_at = Timestamptz(default=TimestamptzNow())
     checked_in_by = Integer(null=True, default=None)

@@ -163,11 +163,12 @@ class Draw(Table):  # 抽签: one per trade, with what it needs to be re-run and
 
 
 class DrawSlot(Table, tablename="draw_slot"):  # a present contestant's session, station, codes
-    # unique: (trade, code); (trade, judge_code) where judge_code <> ''; (session, station)
+    # unique: (trade, code); (trade, judge_code) where judge_code <> ''; (session, station),
+    # which also serves every lookup by session (no index of the session alone to write).
     draw = ForeignKey(Draw, on_delete=OnDelete.cascade, null=False, index=True)
     trade = ForeignKey(Trade, on_delete=OnDelete.restrict, null=False)
     entry = ForeignKey(Entry, on_delete=OnDelete.restrict, null=False, unique=True)
-    session = ForeignKey(CompetitionSession, on_delete=OnDelete.restrict, null=False, index=True)
+    session = ForeignKey(CompetitionSession, on_delete=OnDelete.restrict, null=False)
     station = ForeignKey(Station, on_delete=OnDelete.restrict, null=False)
     code = Varchar(length=16)  # 一次加密号: what the contestant wears and the judges see
     judge_code = Varchar(length=16, default="")  # 二次加密号, when the draw adds a second layer
@@ -207,8 +208,10 @@ class Mark(Table):  # 评分: one judge's 0–3 (Judgement) or the panel's agree
     # unique: (slot, aspect, judge) where judge is not null; (slot, aspect) where judge is null.
     # A Judgement mark belongs to its judge; a Measurement value to the session's panel (judge
     # null), entered on one judge's sheet. The scheme version of the mark is its aspect's scheme,
-    # kept when a later version supersedes it.
-    slot = ForeignKey(DrawSlot, on_delete=OnDelete.restrict, null=False, index=True)
+    # kept when a later version supersedes it. Lookups by slot use `ix_mark_slot_aspect_judge_value`
+    # (slot, aspect, judge, value_hundredths): it also holds all the totals read of a mark, so
+    # recomputing 6 million marks never visits the table (see scoring/totals.py).
+    slot = ForeignKey(DrawSlot, on_delete=OnDelete.restrict, null=False)
     aspect = ForeignKey(Aspect, on_delete=OnDelete.restrict, null=False, index=True)
     judge = ForeignKey(Judge, on_delete=OnDelete.restrict, null=True, default=None)
     sheet = ForeignKey(ScoreSheet, on_delete=OnDelete.restrict, null=True, default=None, index=True)

@@ -11,7 +11,7 @@ counted, in the draw's summary too — never silently dropped.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from competition import audit
 from competition.audit import Actor
@@ -40,8 +40,7 @@ MAX_REASON = 500
 MARK_ACTION = N_("Record attendance")
 
 
-@dataclass(frozen=True)
-class Presence:
+class Presence(NamedTuple):  # a tuple: the draws of a competition make 200,000 of them
     entry_id: int
     status: str  # present / absent / unknown
     source: str  # checkin / sheet / organizer / closed / ""
