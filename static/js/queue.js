@@ -11,7 +11,8 @@
 // an earlier edit of the same cell is in flight waits for its answer. An item added while an
 // earlier one of its key still waits (not in flight) replaces it: only the newest value is sent.
 // `prepare(item)` runs right before each send (the sheet puts the latest version it knows into
-// the body). Needs only fetch; window.jxFetch adds the CSRF header.
+// the body). A request unanswered after `timeoutMs` (20 s) is aborted and counts as failed.
+// Needs only fetch; window.jxFetch adds the CSRF header.
 (function () {
   "use strict";
 
@@ -19,6 +20,10 @@
     var maxAge = options.maxAgeMs || 12 * 60 * 60 * 1000;  // older unsent items are dropped
     var firstDelay = options.retryFirstMs || 1000;
     var maxDelay = options.retryMaxMs || 15000;
+    // A request with no answer by then is given up and sent again with the same nonce: a
+    // connection that hangs (a Wi-Fi access point that drops packets without a reset) must
+    // not hold a mark until the page is reloaded.
+    var timeoutMs = options.timeoutMs || 20000;
     var method = options.method || "POST";
     var post = options.post || window.jxFetch;
     var items = load();
@@ -104,13 +109,29 @@
       if (options.prepare) { options.prepare(item); }
       item.tries = (item.tries || 0) + 1;
       save();
+      var abort = window.AbortController ? new window.AbortController() : null;
+      var settled = false;
+      // Settled once: by the answer, by a failure, or by the clock (a post that ignores the
+      // abort and answers late is not counted a second time).
+      function settle() {
+        if (settled) { return false; }
+        settled = true;
+        window.clearTimeout(clock);
+        delete inflight[item.nonce];
+        return true;
+      }
+      var clock = window.setTimeout(function () {
+        if (abort) { abort.abort(); }
+        if (settle()) { waiting(item); }
+      }, timeoutMs);
       post(item.url, {
         method: method,
         headers: { "content-type": "application/json" },
-        body: JSON.stringify(item.body)
+        body: JSON.stringify(item.body),
+        signal: abort ? abort.signal : undefined
       }).then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
-          delete inflight[item.nonce];
+          if (!settle()) { return; }
           // A redirect (to a sign-in page) is not the server's answer to the item.
           // A page may keep more answers as "not yet" (options.keep): the tablet keeps a mark
           // refused only because someone else is signed in on it, for its own judge.
@@ -126,8 +147,7 @@
           }
         });
       }, function () {
-        delete inflight[item.nonce];
-        waiting(item);
+        if (settle()) { waiting(item); }
       });
     }
 

@@ -401,6 +401,44 @@ async def test_a_mark_changed_on_another_tablet_is_a_choice_for_the_judge_never_
     await context.close()
 
 
+async def test_a_request_that_hangs_is_given_up_and_sent_again_with_the_same_client_id(
+    demo_scoring, live_server, browser
+):
+    """A connection that never answers (Wi-Fi dropping packets without a reset): after the
+    queue's 20 s the request is aborted, the mark waits, and it is sent again with its client
+    id — stored once. The page's clock is moved on instead of waiting."""
+    built = await competing_trade()
+    sheet_id = built.sheets["judge"][0]
+    context, page = await _tablet(browser, live_server)
+    await page.clock.install()
+    sheet = await _open(page, live_server, sheet_id)
+    b6 = _aspects(sheet)["B6"]
+    slot = sheet["contestants"][0]["slot"]
+    bodies: list[dict] = []
+
+    async def hang_the_first(route):
+        bodies.append(route.request.post_data_json)
+        if len(bodies) > 1:
+            await route.continue_()
+        # The first is left unanswered: the browser waits for it until the page gives up.
+
+    await page.route("**/api/judge/marks", hang_the_first)
+    await _tap_level(page, slot, b6, 2)
+    while not bodies:
+        await asyncio.sleep(0.05)
+    await expect(page.locator("#sheet-queue")).to_have_text("1 项评分等待上传")
+    await asyncio.sleep(0.5)
+    assert len(bodies) == 1  # nothing is sent again before the time is up
+    await page.clock.fast_forward("00:21")
+    await expect(page.locator("#sheet-queue")).to_have_text(ALL_SAVED)
+    assert len(bodies) == 2
+    assert bodies[0]["client_id"] == bodies[1]["client_id"]
+    assert (await _marks_of(sheet_id))[(slot, b6["id"])] == 200
+    assert await _changes_of(sheet_id) == [(slot, b6["id"], 200)]
+    await page.unroute("**/api/judge/marks")
+    await context.close()
+
+
 # ---------------------------------------------------------------------------- signing
 
 
