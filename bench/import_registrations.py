@@ -74,7 +74,7 @@ def _prepare_environment(database_url: str) -> None:
     sys.path.insert(0, str(ROOT))
 
 
-def _demo_catalogue() -> tuple[list[dict], list[str]]:
+def demo_catalogue() -> tuple[list[dict], list[str]]:
     """The demo competition's trades (code, groups) and delegation codes, from its CSV files."""
     demo = ROOT / "competition" / "demo"
     with (demo / "trades.csv").open(encoding="utf-8") as f:
@@ -434,7 +434,7 @@ def main() -> None:
     _prepare_environment("sqlite:///:memory:")
     with tempfile.TemporaryDirectory(prefix="jiangxin-bench-") as tmp:
         started = time.perf_counter()
-        rows = generate_rows(args.rows, *_demo_catalogue())
+        rows = generate_rows(args.rows, *demo_catalogue())
         csv_path, xlsx_path = Path(tmp) / "rows.csv", Path(tmp) / "rows.xlsx"
         csv_path.write_bytes(write_csv(rows))
         xlsx_path.write_bytes(write_xlsx(rows))

@@ -29,7 +29,7 @@ import pypdf
 import pytest
 from playwright.async_api import expect
 
-from bench.import_registrations import _demo_catalogue, generate_rows, write_csv
+from bench.import_registrations import demo_catalogue, generate_rows, write_csv
 from competition import db
 from competition.config import get_settings
 from competition.demo.loader import DEMO_PASSWORD
@@ -108,7 +108,7 @@ async def test_a_server_killed_while_it_imports_registrations_keeps_all_or_none(
     demo_mutable, served
 ):
     cid = demo_mutable.competition_id
-    trades, delegations = _demo_catalogue()
+    trades, delegations = demo_catalogue()
     data = write_csv(generate_rows(IMPORT_ROWS, trades, delegations))
     before = (await _entries(cid), await Person.count(), await AuditLog.count())
     base = f"/org/competitions/{cid}/registrations/import"

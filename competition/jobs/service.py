@@ -36,8 +36,16 @@ TOUCH_EVERY_SECONDS = min(10.0, queue.HEARTBEAT_SECONDS / 6)
 # from the last touch, which may be TOUCH_EVERY_SECONDS older than the row's heartbeat), that
 # worker must find the row stalled, or it would take the job for busy and drop it.
 STALLED_AFTER_SECONDS = queue.HEARTBEAT_SECONDS - 2 * TOUCH_EVERY_SECONDS
+# What `execute` answers for a run whose job another worker took over meanwhile.
+SUPERSEDED = "superseded"
 # A queued job nobody has taken for this long: the page says to start `jiangxin worker`.
 NO_WORKER_AFTER_SECONDS = 30
+
+
+class Superseded(Exception):
+    """This run's job was given to another worker (it was taken for stalled while it ran, its
+    row silent past `STALLED_AFTER_SECONDS`): the run stops and writes nothing more, so a job
+    never ends twice nor reports the progress of two runs."""
 
 
 class QueueUnavailable(DomainError):
@@ -75,7 +83,13 @@ class JobRun:
             values[BackgroundJob.total] = total
         if step is not None:
             values[BackgroundJob.step] = step
-        await BackgroundJob.update(values).where(BackgroundJob.id == self.id)
+        mine = await (
+            BackgroundJob.update(values)
+            .where((BackgroundJob.id == self.id) & (BackgroundJob.attempts == self.attempt))
+            .returning(BackgroundJob.id)
+        )
+        if not mine:
+            raise Superseded
         if self.touch is not None and moment - self._touched_at >= TOUCH_EVERY_SECONDS:
             self._touched_at = moment
             await self.touch()
@@ -227,8 +241,15 @@ async def submit(
     return job_id
 
 
-async def _record_failure(job_id: int, code: str, message: Msg) -> None:
+async def _record_failure(
+    job_id: int, code: str, message: Msg, *, attempt: int | None = None
+) -> None:
+    """The job failed — unless `attempt` is given and is no longer the job's (a later run of
+    it owns the row)."""
     params = {k: str(v) for k, v in getattr(message, "params", {}).items()}
+    where = BackgroundJob.id == job_id
+    if attempt is not None:
+        where &= BackgroundJob.attempts == attempt
     await BackgroundJob.update(
         {
             BackgroundJob.state: JobState.failed.value,
@@ -236,7 +257,16 @@ async def _record_failure(job_id: int, code: str, message: Msg) -> None:
             BackgroundJob.error: {"message": str(message), "params": params},
             BackgroundJob.finished_at: now(),
         }
-    ).where(BackgroundJob.id == job_id)
+    ).where(where)
+
+
+async def _still_mine(job_id: int, attempt: int) -> bool:
+    """Inside the transaction that ends the run: the row, locked, is still this attempt's."""
+    query = BackgroundJob.select(BackgroundJob.attempts, BackgroundJob.state).where(
+        BackgroundJob.id == job_id
+    )
+    row = await (query.lock_rows() if db.is_postgres() else query).first()
+    return row is not None and row["attempts"] == attempt and row["state"] == JobState.running.value
 
 
 async def _claim(job_id: int, key: str) -> tuple[dict[str, Any] | None, str]:
@@ -270,7 +300,8 @@ async def _claim(job_id: int, key: str) -> tuple[dict[str, Any] | None, str]:
 
 async def execute(job_id: int, key: str, touch: Callable[[], Awaitable[Any]] | None = None) -> str:
     """Run one job (inside `jiangxin worker`); returns the state it ended in, or why it was not
-    run ("missing", "busy", or the state it had already ended in: the queue may deliver twice)."""
+    run ("missing", "busy", or the state it had already ended in: the queue may deliver twice),
+    or `SUPERSEDED` when another worker took the job over while this run was at it."""
     row, why = await _claim(job_id, key)
     if row is None:
         return why
@@ -292,8 +323,12 @@ async def execute(job_id: int, key: str, touch: Callable[[], Awaitable[Any]] | N
     )
     try:
         output = await found.handler(run)
+    except Superseded:
+        logger.warning("background job %s: attempt %s was superseded by a later one", job_id,
+                       attempt)  # fmt: skip
+        return SUPERSEDED
     except DomainError as exc:
-        await _record_failure(job_id, exc.code, N_(exc.message, **exc.params))
+        await _record_failure(job_id, exc.code, N_(exc.message, **exc.params), attempt=attempt)
         return JobState.failed.value
     except Exception as exc:
         # The type only: an exception's text may quote personal data.
@@ -304,9 +339,14 @@ async def execute(job_id: int, key: str, touch: Callable[[], Awaitable[Any]] | N
             "job_crashed",
             N_("The job stopped on an unexpected error. Try again; if it happens again, tell "
                "the administrator."),
+            attempt=attempt,
         )  # fmt: skip
         return JobState.failed.value
     async with db.transaction():
+        if not await _still_mine(job_id, attempt):
+            logger.warning("background job %s: attempt %s ended after a later one took it",
+                           job_id, attempt)  # fmt: skip
+            return SUPERSEDED
         for made in output.files:
             await JobFile.insert(
                 JobFile(

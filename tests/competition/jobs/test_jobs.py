@@ -7,6 +7,7 @@ as a separate process."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import os
@@ -14,12 +15,14 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 from saq import Queue
 
 from competition.errors import ValidationFailed
 from competition.i18n import N_
 from competition.jobs import kinds, queue, service
 from competition.jobs import worker as jobs_worker
+from competition.jobs.kinds import JobOutput, OutputFile
 from competition.jobs.tables import BackgroundJob, JobFile
 from competition.results.jobs import RANKINGS
 from competition.results.standings import trade_standings
@@ -263,6 +266,51 @@ async def test_a_job_the_queue_gives_again_is_never_taken_for_busy(demo_marks):
     assert await service.execute(job_id, key) == "done"
 
 
+_HELD: dict[str, asyncio.Event] = {}
+
+
+@kinds.register("tests.held", N_("Every ranking of the competition"))
+async def _held(run: service.JobRun):
+    """Its first attempt waits until the test lets it go, then reports progress (or, with
+    `quiet`, ends at once); every attempt leaves a file naming itself."""
+    if run.attempt == 1:
+        await run.progress(1, 2, force=True)
+        await _HELD["go"].wait()
+        if not run.params.get("quiet"):
+            await run.progress(2, 2, force=True)
+    made = f"attempt {run.attempt}".encode()
+    return JobOutput(files=[OutputFile("结果.txt", "result.txt", "text/plain", made)])
+
+
+@pytest.mark.parametrize("quiet", [False, True], ids=["reports-progress", "ends-quietly"])
+async def test_a_run_taken_for_stalled_while_alive_never_ends_the_job_a_second_time(
+    demo_marks, quiet
+):
+    """A worker alive but silent past the heartbeat (a long step without progress): the sweep
+    gives its job to another worker, which runs it to the end. When the first run wakes up it
+    stops at its next progress, or finds at its end that the job is no longer its own: one
+    file, the second run's; the job done once, attempt 2."""
+    trade = await decrypted_trade()
+    _HELD["go"] = asyncio.Event()
+    job_id = await service.submit("tests.held", competition_id=trade.competition_id,
+                                  requested_by=None, params={"quiet": quiet})  # fmt: skip
+    key = (await _row(job_id))["queue_key"]
+    first = asyncio.create_task(service.execute(job_id, key))
+    while (await _row(job_id))["done"] < 1:
+        await asyncio.sleep(0.05)
+    silent = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=queue.HEARTBEAT_SECONDS)
+    await BackgroundJob.update({BackgroundJob.heartbeat_at: silent}).where(
+        BackgroundJob.id == job_id
+    )
+    assert await service.execute(job_id, key) == "done"
+    _HELD["go"].set()
+    assert await first == service.SUPERSEDED
+    row = await _row(job_id)
+    assert row["state"] == "done" and row["attempts"] == 2 and row["done"] == 0
+    files = await JobFile.select(JobFile.content).where(JobFile.job == job_id)
+    assert [bytes(f["content"]) for f in files] == [b"attempt 2"]
+
+
 async def _row(job_id: int) -> dict:
     return await BackgroundJob.select().where(BackgroundJob.id == job_id).first()
 
@@ -277,7 +325,6 @@ def _worker(env: dict) -> subprocess.Popen:
 async def test_a_worker_killed_halfway_leaves_its_job_to_the_next_one(demo_marks, monkeypatch):
     """kill -9 of `jiangxin worker` in the middle of a job: no file, the row stalls, and the
     next worker's sweep gives it again; it runs from the start and ends once, attempt 2."""
-    import asyncio
     import signal
 
     from tests.competition.jobs.slow_kind import SLOW
