@@ -13,7 +13,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from competition import db
-from competition.config import REPO_ROOT, get_settings
+from competition.config import STATIC_DIR, get_settings
 from competition.controllers import (
     api,
     imports,
@@ -38,7 +38,6 @@ from competition.web.templating import build_template_config
 from registration import controllers as registration_controllers
 from scoring import controllers as scoring_controllers
 
-STATIC_DIR = REPO_ROOT / "static"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 

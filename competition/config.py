@@ -39,6 +39,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+STATIC_DIR = REPO_ROOT / "static"  # scripts, styles, the vendored QR reader: served at /static
 DEFAULT_DATABASE_URL = "sqlite:///jiangxin.sqlite3"
 DEFAULT_QUEUE_URL = "redis://127.0.0.1:6379/0"
 SECRET_FILE = ".jiangxin_secret"  # noqa: S105 - a file name, not a secret

@@ -7,6 +7,7 @@ created, so DATABASE_URL must be set before any `tables` module is imported.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
@@ -200,6 +201,14 @@ async def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await tx.connection.executemany(_to_dollar_params(sql), rows)
     else:
         await tx.connection.executemany(sql, rows)
+
+
+def json_value(value: Any, empty: Any = None) -> Any:
+    """A JSON column as a raw statement reads it — text on SQLite, already decoded by asyncpg
+    on PostgreSQL — decoded; `empty` for NULL or an empty text."""
+    if isinstance(value, str):
+        value = json.loads(value) if value else None
+    return empty if value is None else value
 
 
 def timestamp_param(value: dt.datetime) -> Any:

@@ -40,9 +40,10 @@ class NoDelayHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
 
 
 # Scripts, styles and the vendored QR reader: the same for everyone and free of personal data, so
-# any cache may keep them. Their URLs carry no fingerprint (the templates name them plainly), so
-# an hour bounds how long a browser goes on with an old script after an upgrade. Every other
-# answer is `no-store` (competition/web/security.py).
+# any cache may keep them. The pages name them with their content's hash (`static_url`,
+# competition/web/templating.py), so an upgraded page loads its new scripts at once; an hour
+# bounds what a plain URL (the service worker's first copy) may keep. Every other answer is
+# `no-store` (competition/web/security.py).
 STATIC_MAX_AGE_S = 3600
 STATIC_CACHE_CONTROL = CacheControlHeader(public=True, max_age=STATIC_MAX_AGE_S)
 

@@ -8,11 +8,10 @@ detail always adds up to the practical score the ranking used.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from competition import db
 from competition.schemas import JudgeRule, settings_from_json
@@ -94,10 +93,6 @@ def _id_list(values: Iterable[int]) -> str:
     return ", ".join(str(int(v)) for v in values) or "NULL"
 
 
-def json_value(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
 async def score_details(
     trade_id: int, slot_ids: Iterable[int] | None = None
 ) -> dict[int, ScoreDetail]:
@@ -106,7 +101,7 @@ async def score_details(
     trade = await db.fetch_rows("SELECT judge_rule FROM trade WHERE id = ?", trade_id)
     if not trade:
         return {}
-    rule = settings_from_json(JudgeRule, json_value(trade[0][0]))
+    rule = settings_from_json(JudgeRule, db.json_value(trade[0][0]))
     aspects = await db.fetch_rows(
         "SELECT a.id, a.code, a.description, a.kind, a.max_hundredths, c.code AS criterion_code, "
         "c.name AS criterion_name "

@@ -37,7 +37,6 @@ two halves of the slots (sqlite3 lets go of the GIL while it steps).
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import sqlite3
 import time
@@ -219,10 +218,6 @@ def _ints(values: Iterable[int]) -> str:
     return ", ".join(str(int(v)) for v in values) or "NULL"
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
 async def recompute_competition(
     competition_id: int, *, timings: dict[str, float] | None = None
 ) -> int:
@@ -282,8 +277,8 @@ async def _recompute(scope: _Scope, phases: _Phases) -> int:
 async def _read_trades(scope: _Scope) -> dict[int, _Trade]:
     trades: dict[int, _Trade] = {}
     for trade_id, events, judge_rule in await db.fetch_rows(scope.trades_sql, *scope.args):
-        rule = settings_from_json(JudgeRule, _json(judge_rule))
-        weights = {str(e.key): e.weight for e in events_from_json(_json(events))}
+        rule = settings_from_json(JudgeRule, db.json_value(judge_rule))
+        weights = {str(e.key): e.weight for e in events_from_json(db.json_value(events))}
         rule_version(rule.rule)  # an unknown rule is refused before anything is read
         trades[trade_id] = _Trade(trade_id, rule.rule, rule.judgement_tolerance, weights)
     if not trades:
@@ -581,7 +576,7 @@ async def _compute(
             slot.events[event] = hundredths
     need: Counter[int] = Counter()
     for (held,) in sheets:
-        need.update(_json(held) or [])
+        need.update(db.json_value(held, []))
     unknown = set() if by_keys else set(slots)
     for slot_id, score, aspects_marked, known, fewest in judged:
         slot = slots.get(slot_id)

@@ -10,7 +10,6 @@ no half result, and the queue's sweep runs the job again from the start.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -182,12 +181,8 @@ async def _given_up(row: dict[str, Any]) -> bool:
     return True
 
 
-def _as_json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def _msg(stored: Any) -> Msg | None:
-    stored = _as_json(stored)
+    stored = db.json_value(stored)
     if not stored:
         return None
     return N_(stored.get("message", ""), **stored.get("params", {}))
@@ -212,7 +207,7 @@ async def submit(
             & BackgroundJob.state.is_in([JobState.queued.value, JobState.running.value])
         )
         for row in pending:
-            if _as_json(row["params"]) == params and not await _given_up(row):
+            if db.json_value(row["params"]) == params and not await _given_up(row):
                 return row["id"]
         rows = await BackgroundJob.insert(
             BackgroundJob(
@@ -317,7 +312,7 @@ async def execute(job_id: int, key: str, touch: Callable[[], Awaitable[Any]] | N
         kind=row["kind"],
         competition_id=row["competition"],
         requested_by=row["requested_by"],
-        params=_as_json(row["params"]) or {},
+        params=db.json_value(row["params"]) or {},
         attempt=attempt,
         touch=touch,
     )
@@ -378,7 +373,7 @@ def _view(row: dict[str, Any], files: tuple[FileView, ...]) -> JobView:
         label=found.label if found else row["kind"],
         competition_id=row["competition"],
         requested_by=row["requested_by"],
-        params=_as_json(row["params"]) or {},
+        params=db.json_value(row["params"]) or {},
         state=JobState(row["state"]),
         done=row["done"],
         total=row["total"],
@@ -386,7 +381,7 @@ def _view(row: dict[str, Any], files: tuple[FileView, ...]) -> JobView:
         attempts=row["attempts"],
         error_code=row["error_code"],
         error=_msg(row["error"]),
-        summary=_as_json(row["summary"]) or {},
+        summary=db.json_value(row["summary"]) or {},
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],

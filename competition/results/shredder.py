@@ -23,7 +23,6 @@ runs in one transaction, writes an audit record and cannot be undone.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -214,8 +213,7 @@ async def _scrub_audit(competition_id: int, people: list[dict[str, Any]]) -> int
         )
     changed = 0
     for row in rows:
-        old = json.loads(row["old"]) if isinstance(row["old"], str) else row["old"]
-        new = json.loads(row["new"]) if isinstance(row["new"], str) else row["new"]
+        old, new = db.json_value(row["old"]), db.json_value(row["new"])
         scrubbed = (_scrub(old, secrets), _scrub(new, secrets), _scrub(row["reason"], secrets))
         if scrubbed != (old, new, row["reason"]):
             values = {AuditLog.old: scrubbed[0], AuditLog.new: scrubbed[1],

@@ -264,7 +264,7 @@ _ENTRY_SQL = (
 def _trade_dict(row: tuple) -> dict[str, Any]:
     trade = dict(zip(_TRADE_KEYS, row, strict=True))
     for key in ("groups", "events", "awards", "tie_break"):
-        trade[key] = scores.json_value(trade[key])
+        trade[key] = db.json_value(trade[key])
     return trade
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -11,7 +13,7 @@ from litestar.template.config import TemplateConfig
 
 from competition.accounts import ROLE_LABELS
 from competition.clock import format_date, format_datetime, local_time
-from competition.config import REPO_ROOT
+from competition.config import REPO_ROOT, STATIC_DIR
 from competition.i18n import N_, current_locale, gettext, ngettext
 from competition.phases import PHASE_LABELS, Phase
 from competition.tables import DelegationKind, EventKind, Role
@@ -87,6 +89,19 @@ def cap(value: int | None) -> str:
     return gettext("unlimited") if value is None else str(value)
 
 
+@cache
+def _fingerprint(path: str, modified_ns: int) -> str:
+    return hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:12]
+
+
+def static_url(path: str) -> str:
+    """`/static/<path>?v=<its content's hash>`: a page names the version of each script it was
+    written with, so after an upgrade no browser (nor the judges' service worker) goes on with
+    an old script under the new page. Hashed again when the file changes."""
+    modified_ns = (STATIC_DIR / path).stat().st_mtime_ns
+    return f"/static/{path}?v={_fingerprint(path, modified_ns)}"
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -106,6 +121,7 @@ def build_environment() -> Environment:
         event_label=event_label,
         localized=localized,
         notice_text=notice_text,
+        static_url=static_url,
         menu_groups=shown_groups,
         menu_group_of=group_of,
         supervisor_menu=SUPERVISOR_MENU,

@@ -13,7 +13,6 @@ one (`DrawSlot.judge_code`), else the contestant's code.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -65,10 +64,6 @@ class SlotFacts:
         return self.judge_code or self.code
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
 async def trades_of(competition_id: int) -> dict[int, TradeFacts]:
     rows = await db.fetch_rows(
         "SELECT id, code, name, stage, events FROM trade WHERE competition = ? ORDER BY id",
@@ -76,7 +71,7 @@ async def trades_of(competition_id: int) -> dict[int, TradeFacts]:
     )
     trades = {}
     for trade_id, code, name, stage, events in rows:
-        weights = {str(e["key"]): int(e.get("weight") or 0) for e in _json(events) or []}
+        weights = {str(e["key"]): int(e.get("weight") or 0) for e in db.json_value(events, [])}
         trades[trade_id] = TradeFacts(trade_id, code, name, Stage(stage), weights)
     return trades
 

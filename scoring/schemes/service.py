@@ -98,10 +98,6 @@ class SchemeView:
         )
 
 
-def _loaded(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else (value or [])
-
-
 async def scheme_view(scheme_id: int) -> SchemeView:
     row = await MarkingScheme.select().where(MarkingScheme.id == scheme_id).first()
     if row is None:
@@ -120,8 +116,8 @@ async def scheme_view(scheme_id: int) -> SchemeView:
     )
     by_criterion: dict[int, list[dict[str, Any]]] = {}
     for aspect in aspects:
-        aspect["deductions"] = _loaded(aspect["deductions"])
-        aspect["descriptors"] = _loaded(aspect["descriptors"])
+        aspect["deductions"] = db.json_value(aspect["deductions"], [])
+        aspect["descriptors"] = db.json_value(aspect["descriptors"], [])
         by_criterion.setdefault(aspect["criterion"], []).append(aspect)
     for criterion in criteria:
         criterion["aspects"] = by_criterion.get(criterion["id"], [])

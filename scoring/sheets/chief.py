@@ -17,7 +17,6 @@ the trade's tolerance away from that value. Judges see codes only, and so does t
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -60,9 +59,7 @@ class Settings:
 
     @classmethod
     def of(cls, judge_rule: Any) -> Settings:
-        if isinstance(judge_rule, str):
-            judge_rule = json.loads(judge_rule or "{}")
-        judge_rule = judge_rule or {}
+        judge_rule = db.json_value(judge_rule, {})
         default = JudgeRule()
         rule = judge_rule.get("rule") or default.rule
         tolerance = judge_rule.get("judgement_tolerance")

@@ -23,7 +23,6 @@ and the mark row FOR UPDATE, so two tablets writing one mark queue.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,9 +132,7 @@ class MarkConflict(Conflict):
 
 
 def json_list(value: Any) -> list:
-    if isinstance(value, str):
-        return json.loads(value or "[]")
-    return list(value or [])
+    return list(db.json_value(value, []))
 
 
 _ASPECTS: dict[int, dict[int, AspectFacts]] = {}

@@ -9,7 +9,6 @@ trade FOR UPDATE: the last of two signatures landing together always sees both.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -279,8 +278,7 @@ async def verification_aspects(sheet: SheetFacts) -> list[int]:
     """The aspects a second person confirms on this sheet: all when the trade asks for it,
     else those that ask for it themselves."""
     trade = await db.fetch_rows("SELECT judge_rule FROM trade WHERE id = ?", sheet.trade_id)
-    rule = trade[0][0] if trade else "{}"
-    rule = json.loads(rule) if isinstance(rule, str) else (rule or {})
+    rule = db.json_value(trade[0][0] if trade else None, {})
     aspects = await scheme_aspects(sheet.scheme_id)
     if (rule or {}).get("verify_sheets"):
         return list(aspects)

@@ -4,7 +4,6 @@ shapes are the JSON API's, documented in `scoring/controllers/sheets.py`)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from competition import db
@@ -51,9 +50,7 @@ def _iso(value: Any) -> str | None:
 
 
 def _rule(judge_rule: Any) -> dict[str, Any]:
-    if isinstance(judge_rule, str):
-        return json.loads(judge_rule or "{}")
-    return dict(judge_rule or {})
+    return dict(db.json_value(judge_rule, {}))
 
 
 async def _judge_ids(user_id: int) -> list[int]:

@@ -70,20 +70,30 @@ function sheetPage(request) {
   });
 }
 
+// The page names each file with its version (?v=<hash>). That version kept here is served at
+// once (and refreshed behind); another version means an upgrade: the network first, and only
+// when it fails whatever version is kept (offline, the script of the last visit beats none).
 function staticFile(request) {
   return caches.open(STATIC_CACHE).then(function (cache) {
-    return cache.match(request, { ignoreSearch: true, ignoreVary: true }).then(function (hit) {
-      var fresh = fetch(request).then(function (response) {
+    function fetched() {
+      return fetch(request).then(function (response) {
         if (response && response.ok && response.type === "basic") {
           cache.put(request, response.clone());
         }
         return response;
       });
-      if (hit) {
-        fresh.catch(function () { /* offline: the copy is what there is */ });
-        return hit;
+    }
+    return cache.match(request, { ignoreVary: true }).then(function (exact) {
+      if (exact) {
+        fetched().catch(function () { /* offline: the copy is what there is */ });
+        return exact;
       }
-      return fresh;
+      return fetched().catch(function (error) {
+        return cache.match(request, { ignoreSearch: true, ignoreVary: true }).then(function (any) {
+          if (any) { return any; }
+          throw error;
+        });
+      });
     });
   });
 }
