@@ -70,9 +70,7 @@ async def run(
     while True:
         worker = build(concurrency=concurrency, burst=burst, own_pool=own_pool)
         await worker.queue.connect()
-        watch = (
-            asyncio.create_task(_stop_when_orphaned(worker, parent_pid)) if parent_pid else None
-        )
+        watch = asyncio.create_task(_stop_when_orphaned(worker, parent_pid)) if parent_pid else None
         try:
             await worker.start()
         finally:
