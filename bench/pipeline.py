@@ -21,6 +21,11 @@ rustpy-xlsxwriter writing the same cells, plain reportlab drawing the same pages
 the process's VmHWM, counted afresh for each step (the certificate renderers' own peak apart).
 
 Written: a table to the terminal and JSON under bench/results/pipeline-<engine>-scale<s>.json.
+
+To work on one step without the hour before it (SQLite only): `--keep DIR --snapshot-before
+draw` keeps the province and, just before the draw, a copy of the database and of the run's
+state in DIR; `--resume DIR --from draw [--stop-after draw] [--profile draw]` then starts from
+a fresh copy of that snapshot, as often as wanted.
 Targets (issue 16, at scale 1, SQLite): import ≤ 10 s, draw ≤ 5 s, totals ≤ 5 s, rank+awards ≤ 5 s,
 xlsx ≤ 20 s, 60k certificates ≤ 60 s, peak memory ≤ 1 GB, every step within 3× its ceiling.
 """
@@ -32,6 +37,7 @@ import asyncio
 import hashlib
 import json
 import os
+import pickle
 import resource
 import subprocess
 import sys
@@ -265,7 +271,33 @@ async def _profiled(name: str, step, out: Path) -> int:
     return records
 
 
-async def measure(directory: Path, out: Path) -> None:
+SNAPSHOT_BEFORE: set[str] = set()  # --snapshot-before: steps to keep the database before
+RESUME_FROM = [""]  # --from: the step a resumed run starts at
+
+
+def _snapshot_paths(keep: Path, step: str) -> tuple[Path, Path]:
+    name = step.replace(" ", "").replace(":", "-")
+    return keep / f"before-{name}.sqlite3", keep / f"before-{name}.state"
+
+
+def _snapshot(run, step: str, keep: Path) -> None:
+    import sqlite3
+
+    from competition.config import get_settings
+
+    database, state = _snapshot_paths(keep, step)
+    source = sqlite3.connect(get_settings().database.sqlite_path)
+    target = sqlite3.connect(database)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    state.write_bytes(pickle.dumps((run.done, run.people, run.with_entries)))
+    _log(f"  snapshot before {step}: {database}")
+
+
+async def measure(directory: Path, out: Path, keep: Path | None = None) -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     from competition import db
@@ -281,13 +313,22 @@ async def measure(directory: Path, out: Path) -> None:
     try:
         run = RehearsalRun(directory, "PROV", fmt="xlsx", output=out.with_suffix(".xlsx"),
                            detail=bar)  # fmt: skip
-        await run.check()
         plan = run.steps()
         plan += [("review sample", lambda: _review_sample(run)),
                  ("publication", lambda: _publish_and_finalise(run))]  # fmt: skip
+        if RESUME_FROM[0]:
+            names = [name for name, _step in plan]
+            plan = plan[names.index(RESUME_FROM[0]) :]
+            _database, state = _snapshot_paths(keep, RESUME_FROM[0])
+            kept = pickle.loads(state.read_bytes())  # noqa: S301 - written by _snapshot
+            run.done, run.people, run.with_entries = kept
+        else:
+            await run.check()
         load_before = os.getloadavg()[0]
         extra: dict = {}
         for name, step in plan:
+            if name in SNAPSHOT_BEFORE and keep is not None:
+                _snapshot(run, name, keep)
             _reset_peak()
             bar.started = time.perf_counter()
             started = time.perf_counter()
@@ -374,7 +415,8 @@ def report(result: dict, scale: float) -> list[str]:
     return lines
 
 
-def _child(directory: Path, url: str, out: Path, profile: list[str]) -> bool:
+def _child(directory: Path, url: str, out: Path, profile: list[str],
+           keep: Path | None = None) -> bool:  # fmt: skip
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(REPO_ROOT),
            "JIANGXIN_SECRET": "bench-pipeline-" + "x" * 40}  # fmt: skip
     code = subprocess.call(  # noqa: S603 - this script
@@ -387,6 +429,9 @@ def _child(directory: Path, url: str, out: Path, profile: list[str]) -> bool:
             str(out),
             *(f"--profile={p}" for p in profile),
             *([f"--stop-after={STOP_AFTER[0]}"] if STOP_AFTER[0] else []),
+            *(f"--snapshot-before={step}" for step in sorted(SNAPSHOT_BEFORE)),
+            *([f"--from={RESUME_FROM[0]}"] if RESUME_FROM[0] else []),
+            *([f"--keep={keep}"] if keep else []),
         ],
         env=env,
     )
@@ -403,6 +448,26 @@ async def _admin(url: str, statement: str) -> None:
         await connection.close()
 
 
+def _resume(args) -> int:
+    """A run from a snapshot kept by --keep/--snapshot-before, on a fresh copy of it (SQLite)."""
+    import shutil
+
+    work = args.resume.resolve()
+    snapshot, state = _snapshot_paths(work, args.start_at or "")
+    if not args.start_at or not snapshot.is_file() or not state.is_file():
+        kept = sorted(p.stem.removeprefix("before-") for p in work.glob("before-*.sqlite3"))
+        _log(f"--resume needs --from with a kept step; {work} holds: {', '.join(kept) or 'none'}")
+        return 2
+    database = work / "resumed.sqlite3"
+    for stale in (database, database.with_name(database.name + "-wal"),
+                  database.with_name(database.name + "-shm")):  # fmt: skip
+        stale.unlink(missing_ok=True)
+    shutil.copyfile(snapshot, database)
+    RESUME_FROM[0] = args.start_at
+    out = work / "pipeline-resumed.json"
+    return 0 if _child(work / "province", f"sqlite:///{database}", out, args.profile, work) else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0)
@@ -412,6 +477,17 @@ def main() -> int:
     parser.add_argument("--profile", action="append", default=[],
                         help="profile this step with pyinstrument (repeatable)")  # fmt: skip
     parser.add_argument("--stop-after", help="end the run after this step (with --profile)")
+    parser.add_argument(
+        "--keep", type=Path, help="work in this folder and keep it (the province, the snapshots)"
+    )
+    parser.add_argument(
+        "--snapshot-before",
+        action="append",
+        default=[],
+        help="with --keep, SQLite: keep the database before this step",
+    )
+    parser.add_argument("--resume", type=Path, help="a --keep folder to start again from")
+    parser.add_argument("--from", dest="start_at", help="with --resume: the snapshot's step")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -422,17 +498,24 @@ def main() -> int:
         current_locale.set("en")
         PROFILE.update(args.profile)
         STOP_AFTER[0] = args.stop_after or ""
+        SNAPSHOT_BEFORE.update(args.snapshot_before)
+        RESUME_FROM[0] = args.start_at or ""
         try:
-            asyncio.run(measure(args.child, args.out))
+            asyncio.run(measure(args.child, args.out, args.keep))
         except DomainError as exc:
             _log(f"stopped: {translate_error(exc)}")
             return 1
         return 0
     STOP_AFTER[0] = args.stop_after or ""
+    SNAPSHOT_BEFORE.update(args.snapshot_before)
+    if args.resume:
+        return _resume(args)
     postgres = args.postgres
     if postgres is None and os.environ.get("DATABASE_URL", "").startswith("postgres"):
         postgres = os.environ["DATABASE_URL"]
-    work = Path(tempfile.mkdtemp(prefix="jiangxin-pipeline-"))
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    work = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="jiangxin-pipeline-"))
     directory = work / "province"
     started = time.perf_counter()
     from province import write_province
@@ -442,6 +525,7 @@ def main() -> int:
          f"{time.perf_counter() - started:.1f} s: {counts['registrations']:,} registrations, "
          f"{counts['trades']} trades, {counts['delegations']} delegations, "
          f"{counts['marks']:,} marks")  # fmt: skip
+    (work / "bench.sqlite3").unlink(missing_ok=True)
     engines = [] if args.no_sqlite else [("sqlite", f"sqlite:///{work}/bench.sqlite3")]
     scratch = None
     if postgres:
@@ -455,7 +539,8 @@ def main() -> int:
         for engine, url in engines:
             _log(f"{engine}:")
             out = work / f"pipeline-{engine}.json"
-            if not _child(directory, url, out, args.profile):
+            keep = work if args.keep and engine == "sqlite" else None
+            if not _child(directory, url, out, args.profile, keep):
                 _log(f"{engine}: the pipeline failed")
                 failed = True
                 continue
