@@ -36,6 +36,10 @@ from urllib.parse import urlparse, urlunparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.support import admin  # noqa: E402
+
 RESULTS = REPO_ROOT / "bench" / "results"
 GOALS = "60,000 certificates ≤ 60 s"
 BASE_URL = "https://jiangxin.example.org"
@@ -193,7 +197,6 @@ def main() -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     ARGS = parser.parse_args()
-    sys.path.insert(0, str(REPO_ROOT))
     sys.path.insert(0, str(BENCH_DIR))
     import results as results_bench
 
@@ -223,12 +226,12 @@ def main() -> int:
         parsed = urlparse(ARGS.postgres)
         print(f"\nPostgreSQL ({parsed.hostname}:{parsed.port or 5432})", flush=True)
         out = work / f"certificates-{os.getpid()}-postgres.json"
-        asyncio.run(results_bench._admin(ARGS.postgres, f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin(ARGS.postgres, f'CREATE DATABASE "{name}"'))
         try:
             ok &= _child(urlunparse(parsed._replace(path=f"/{name}")), out)
         finally:
             drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-            asyncio.run(results_bench._admin(ARGS.postgres, drop))
+            asyncio.run(admin(ARGS.postgres, drop))
         if out.exists():
             results.append(json.loads(out.read_text()))
     RESULTS.mkdir(parents=True, exist_ok=True)

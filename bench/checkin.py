@@ -57,6 +57,10 @@ from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.support import admin  # noqa: E402
+
 DESK_USER = "organizer"  # the demo organizer (competition/demo/users.csv)
 RETRY_SHARE, REPEAT_SHARE = 0.10, 0.20  # the rest are first scans
 HTTP_TOKENS = 60_000  # signed in advance for the HTTP rounds; a round stops when they run out
@@ -699,16 +703,6 @@ def _measure_in(tmp: Path, env: dict[str, str], args: argparse.Namespace) -> boo
     return scans.errors == 0 and inserts.errors == 0
 
 
-async def _admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=200_000)
@@ -728,7 +722,6 @@ def main() -> int:
     parser.add_argument("--build", help=argparse.SUPPRESS)
     parser.add_argument("--service", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    sys.path.insert(0, str(REPO_ROOT))
     if args.build:
         asyncio.run(_build(args.entries, Path(args.build), args.seed))
         return 0
@@ -748,13 +741,13 @@ def main() -> int:
         name = f"jx_checkin_bench_{os.getpid()}"
         parsed = urlparse(args.postgres)
         target = urlunparse(parsed._replace(path=f"/{name}"))
-        asyncio.run(_admin(args.postgres, f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin(args.postgres, f'CREATE DATABASE "{name}"'))
         try:
             ok &= _measure_database(
                 f"PostgreSQL ({parsed.hostname}:{parsed.port or 5432})", target, args
             )
         finally:
-            asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}"'))
+            asyncio.run(admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}"'))
     print(
         f"\ndone in {time.perf_counter() - started:.0f} s, load average {os.getloadavg()[0]:.1f}",
         flush=True,

@@ -40,6 +40,10 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.support import admin  # noqa: E402
+
 STATIONS = 100  # at the bench venue
 BIG_SESSIONS = 50
 GOAL = "one trade of 5,000 over 50 sessions ≤ 1 s; the whole competition (200,000) ≤ 5 s"
@@ -250,16 +254,6 @@ def _child(url: str) -> bool:
     return subprocess.run(command, env=env, check=False).returncode == 0  # noqa: S603
 
 
-async def _admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def main() -> int:
     global ARGS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -269,7 +263,6 @@ def main() -> int:
     parser.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ARGS = parser.parse_args()
-    sys.path.insert(0, str(REPO_ROOT))
     if ARGS.child:
         asyncio.run(_measure())
         return 0
@@ -283,11 +276,11 @@ def main() -> int:
         name = f"jx_draw_bench_{os.getpid()}"
         parsed = urlparse(ARGS.postgres)
         print(f"\nPostgreSQL ({parsed.hostname}:{parsed.port or 5432})", flush=True)
-        asyncio.run(_admin(ARGS.postgres, f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin(ARGS.postgres, f'CREATE DATABASE "{name}"'))
         try:
             ok &= _child(urlunparse(parsed._replace(path=f"/{name}")))
         finally:
-            asyncio.run(_admin(ARGS.postgres, f'DROP DATABASE IF EXISTS "{name}"'))
+            asyncio.run(admin(ARGS.postgres, f'DROP DATABASE IF EXISTS "{name}"'))
     print(f"\nload average {os.getloadavg()[0]:.1f}", flush=True)
     return 0 if ok else 1
 

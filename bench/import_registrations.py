@@ -37,7 +37,6 @@ import io
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.support import peak_mb, reset_peak, rss_mb  # noqa: E402
+
 HEADER = ["姓名", "身份证号", "手机号", "工作单位", "岗位", "职业技能等级", "工龄", "工种", "组别",
           "推荐单位"]  # fmt: skip
 REGIONS = ["630102", "630104", "630202", "632221", "632321", "632521", "632621", "632701", "632801"]
@@ -71,7 +74,6 @@ def _prepare_environment(database_url: str) -> None:
     # Piccolo binds tables to the engine when they are imported: the URL comes first.
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("JIANGXIN_SECRET", "bench-secret-" + "x" * 40)
-    sys.path.insert(0, str(ROOT))
 
 
 def demo_catalogue() -> tuple[list[dict], list[str]]:
@@ -157,19 +159,6 @@ async def _reset_schema(postgres: bool) -> None:
     result = await run_forwards("jiangxin")
     assert result.success, result.message
     await db.prepare_database()
-
-
-def _reset_peak_rss() -> None:
-    """Start counting the process's peak resident memory (VmHWM) afresh (Linux)."""
-    Path("/proc/self/clear_refs").write_text("5")
-
-
-def _rss_mb(field: str = "VmHWM") -> float:
-    """The process's peak (VmHWM) or current (VmRSS) resident memory, in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class Stages:
@@ -364,8 +353,8 @@ async def run_flow(path: Path, postgres: bool) -> dict:
         stages = _instrument()
         data = path.read_bytes()
         gc.collect()
-        before_rss = _rss_mb("VmRSS")
-        _reset_peak_rss()
+        before_rss = rss_mb()
+        reset_peak()
         started = time.perf_counter()
         batch = await imports.check_upload(cid, data, actor=SYSTEM, filename=path.name)
         checked = time.perf_counter()
@@ -373,7 +362,7 @@ async def run_flow(path: Path, postgres: bool) -> dict:
         done = await imports.import_batch(batch.token, competition_id=cid, actor=SYSTEM)
         committed = time.perf_counter()
         commit_stages = stages.take()
-        peak_rss = _rss_mb()
+        peak_rss = peak_mb()
         assert done.result is not None and done.result["errors"] == 0, done.errors[:5]
         # The re-import: every row unchanged, nothing written.
         again_started = time.perf_counter()

@@ -93,6 +93,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from bench import checkin, marks  # noqa: E402
 from bench.checkin import KeptAliveClient, Tickets  # noqa: E402
 from bench.marks import Driver, Judge, Ledger, Samples  # noqa: E402
+from bench.support import admin  # noqa: E402
 
 WORK_DIR = Path(tempfile.gettempdir()) / "i16" / "load"
 RESULTS = REPO_ROOT / "bench" / "results"
@@ -1138,7 +1139,7 @@ def main() -> int:
     if not args.database and args.postgres:
         name = f"jx_load_bench_{os.getpid()}"
         parsed = urlparse(args.postgres)
-        asyncio.run(marks._admin(args.postgres, f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin(args.postgres, f'CREATE DATABASE "{name}"'))
         try:
             with tempfile.TemporaryDirectory(prefix="jx-load-", dir=WORK_DIR) as tmp:
                 result = _measure_database(
@@ -1148,7 +1149,7 @@ def main() -> int:
                     args,
                 )
         finally:
-            asyncio.run(marks._admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}"'))
+            asyncio.run(admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}"'))
         _write(result, RESULTS / "load-postgresql.json")
         results.append(result)
     print(

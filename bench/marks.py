@@ -72,6 +72,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.checkin import KeptAliveClient, _free_port, _start, _stop  # noqa: E402
+from bench.support import admin  # noqa: E402
 
 WORK_DIR = Path(tempfile.gettempdir()) / "i13" / "marks"
 RESULTS = REPO_ROOT / "bench" / "results"
@@ -1314,16 +1315,6 @@ def _summarise_profile(files: list[Path], target: Path) -> None:
     print(f"  py-spy profile: {target}")
 
 
-async def _admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def _numbers(text: str) -> list[float]:
     return [float(x) for x in text.split(",") if x.strip()]
 
@@ -1390,7 +1381,7 @@ def main() -> int:
         name = args.reuse or f"jx_marks_bench_{os.getpid()}"
         plan_path = WORK_DIR / f"{name}.plan.json"
         if not args.reuse:
-            asyncio.run(_admin(args.postgres, f'CREATE DATABASE "{name}"'))
+            asyncio.run(admin(args.postgres, f'CREATE DATABASE "{name}"'))
         elif not plan_path.exists():
             parser.error(f"no plan for {name} under {WORK_DIR}")
         try:
@@ -1407,7 +1398,7 @@ def main() -> int:
             if args.keep or args.reuse:
                 print(f"  kept database {name} (--reuse {name})")
             else:
-                asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}"'))
+                asyncio.run(admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}"'))
                 plan_path.unlink(missing_ok=True)
     if args.sqlite:
         path = WORK_DIR / f"bench-{os.getpid()}.sqlite3"

@@ -52,6 +52,8 @@ RESULTS = BENCH_DIR / "results"
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(BENCH_DIR))
 
+from bench.support import admin, peak_mb, reset_peak  # noqa: E402
+
 BASE_URL = "https://jiangxin.example.org"
 # Targets at scale 1 (seconds), by the table's step name; "import" is the check and the commit.
 TARGETS = {"import": 10.0, "draw": 5.0, "totals": 5.0, "ranking": 5.0, "results.xlsx": 20.0,
@@ -62,17 +64,6 @@ RATIO_TARGET = 3.0
 
 def _log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-def _reset_peak() -> None:
-    Path("/proc/self/clear_refs").write_text("5")
-
-
-def _peak_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 class Bar:
@@ -329,7 +320,7 @@ async def measure(directory: Path, out: Path, keep: Path | None = None) -> None:
         for name, step in plan:
             if name in SNAPSHOT_BEFORE and keep is not None:
                 _snapshot(run, name, keep)
-            _reset_peak()
+            reset_peak()
             bar.started = time.perf_counter()
             started = time.perf_counter()
             if name in PROFILE:
@@ -339,20 +330,20 @@ async def measure(directory: Path, out: Path, keep: Path | None = None) -> None:
             seconds = time.perf_counter() - started
             bar.done()
             steps.append({"step": name, "records": records, "seconds": seconds,
-                          "peak_mb": _peak_mb()})  # fmt: skip
-            _log(f"  {name:<22} {records:>12,} {seconds:9.2f} s  peak {_peak_mb():6.0f} MB")
+                          "peak_mb": peak_mb()})  # fmt: skip
+            _log(f"  {name:<22} {records:>12,} {seconds:9.2f} s  peak {peak_mb():6.0f} MB")
             if name == STOP_AFTER[0]:
                 _log(f"  stopped after {name} (--stop-after)")
                 return
-        _reset_peak()
+        reset_peak()
         started = time.perf_counter()
         count, extra["certificates"] = await _certificates(run)
         seconds = time.perf_counter() - started
         steps.append({"step": "certificates", "records": count, "seconds": seconds,
-                      "peak_mb": _peak_mb(),
+                      "peak_mb": peak_mb(),
                       "renderers_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
                       / 1024})  # fmt: skip
-        _log(f"  {'certificates':<22} {count:>12,} {seconds:9.2f} s  peak {_peak_mb():6.0f} MB")
+        _log(f"  {'certificates':<22} {count:>12,} {seconds:9.2f} s  peak {peak_mb():6.0f} MB")
         _log("  … the ceilings")
         trades = await competition_standings(run.competition_id, run.with_entries)
         bare = await ceilings(run, directory, trades)
@@ -438,16 +429,6 @@ def _child(directory: Path, url: str, out: Path, profile: list[str],
     return code == 0
 
 
-async def _admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def _resume(args) -> int:
     """A run from a snapshot kept by --keep/--snapshot-before, on a fresh copy of it (SQLite)."""
     import shutil
@@ -530,7 +511,7 @@ def main() -> int:
     scratch = None
     if postgres:
         scratch = f"jiangxin_bench_pipeline_{os.getpid()}"
-        asyncio.run(_admin(postgres, f'CREATE DATABASE "{scratch}"'))
+        asyncio.run(admin(postgres, f'CREATE DATABASE "{scratch}"'))
         engines.append(("postgresql", urlunparse(urlparse(postgres)._replace(path=f"/{scratch}"))))
     RESULTS.mkdir(exist_ok=True)
     failed = False
@@ -554,7 +535,7 @@ def main() -> int:
             lines += report(result, args.scale)
     finally:
         if scratch:
-            asyncio.run(_admin(postgres, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+            asyncio.run(admin(postgres, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
     print("\n".join(lines))
     return 1 if failed else 0
 

@@ -36,6 +36,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results"
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench.support import admin  # noqa: E402
+
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红文斌海燕立新"
 LEVELS = ["未完成", "基本完成", "较好完成", "完美完成"]
@@ -185,16 +187,6 @@ def run(directory: Path, database_url: str) -> dict:
             "summary": output.strip()}  # fmt: skip
 
 
-async def _admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trades", type=int, default=20)
@@ -209,8 +201,8 @@ def main() -> int:
     engines = [("sqlite", f"sqlite:///{work}/bench.sqlite3")]
     if args.postgres:
         name = "jiangxin_bench_rehearsal"
-        asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        asyncio.run(_admin(args.postgres, f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin(args.postgres, f'CREATE DATABASE "{name}"'))
         engines.append(("postgres", urlunparse(urlparse(args.postgres)._replace(path=f"/{name}"))))
     RESULTS.mkdir(exist_ok=True)
     for engine, url in engines:

@@ -41,6 +41,10 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.support import admin  # noqa: E402
+
 TARGET_FLOOR_MS = 2.0
 TARGET_LOGIN_MS = 300.0
 ROUNDS = 20
@@ -351,7 +355,6 @@ def child(url: str, requests: int, http: bool) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("JIANGXIN_SECRET", secrets.token_urlsafe(48))
     os.environ["JIANGXIN_COOKIE_SECURE"] = "0"
-    sys.path.insert(0, str(REPO_ROOT))
     os.chdir(REPO_ROOT)
 
     async def run() -> str:
@@ -375,7 +378,6 @@ def serve_bare(port: int) -> None:
     """The bare app under the same uvicorn settings as `jiangxin serve`."""
     import uvicorn
 
-    sys.path.insert(0, str(REPO_ROOT))
     from competition.serving import uvicorn_options
 
     options = uvicorn_options("127.0.0.1", port, 1)
@@ -394,26 +396,16 @@ def _run_child(label: str, url: str, args: argparse.Namespace) -> int:
     return subprocess.run(command, check=False).returncode  # noqa: S603 - this script itself
 
 
-async def _admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def _postgres(args: argparse.Namespace) -> int:
     """A database of its own on the given server, so nothing there is touched."""
     name = f"jx_floor_bench_{os.getpid()}"
     parsed = urlparse(args.postgres)
     target = urlunparse(parsed._replace(path=f"/{name}"))
-    asyncio.run(_admin(args.postgres, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin(args.postgres, f'CREATE DATABASE "{name}"'))
     try:
         return _run_child(f"PostgreSQL ({parsed.hostname}:{parsed.port or 5432})", target, args)
     finally:
-        asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}"'))
+        asyncio.run(admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}"'))
 
 
 def main() -> int:

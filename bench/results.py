@@ -37,6 +37,10 @@ from urllib.parse import urlparse, urlunparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.support import admin  # noqa: E402
+
 WORK_DIR = Path(tempfile.gettempdir()) / "i14" / "results"
 RESULTS = REPO_ROOT / "bench" / "results"
 GOALS = "rank+awards+titles ≤ 5 s; xlsx of all rankings ≤ 20 s"
@@ -230,16 +234,6 @@ def _child(url: str, out: Path) -> bool:
     return subprocess.run(command, env=env, check=False).returncode == 0  # noqa: S603
 
 
-async def _admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def main() -> int:
     global ARGS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -249,7 +243,6 @@ def main() -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     ARGS = parser.parse_args()
-    sys.path.insert(0, str(REPO_ROOT))
     if ARGS.child:
         result = asyncio.run(_measure())
         Path(ARGS.out).write_text(json.dumps(result, indent=2))
@@ -275,11 +268,11 @@ def main() -> int:
         parsed = urlparse(ARGS.postgres)
         print(f"\nPostgreSQL ({parsed.hostname}:{parsed.port or 5432})", flush=True)
         out = WORK_DIR / f"bench-{os.getpid()}-postgres.json"
-        asyncio.run(_admin(ARGS.postgres, f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin(ARGS.postgres, f'CREATE DATABASE "{name}"'))
         try:
             ok &= _child(urlunparse(parsed._replace(path=f"/{name}")), out)
         finally:
-            asyncio.run(_admin(ARGS.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(admin(ARGS.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         if out.exists():
             results.append(json.loads(out.read_text()))
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -47,6 +47,10 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.support import admin  # noqa: E402
+
 WORK_DIR = Path(tempfile.gettempdir()) / "i13" / "totals"
 RESULTS = REPO_ROOT / "bench" / "results"
 GOAL = "totals for all 200,000 entries recomputed in ≤ 5 s"
@@ -425,16 +429,6 @@ def _child(url: str, out: Path) -> bool:
     return subprocess.run(command, env=env, check=False).returncode == 0  # noqa: S603
 
 
-async def _admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def main() -> int:
     global ARGS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -445,7 +439,6 @@ def main() -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     ARGS = parser.parse_args()
-    sys.path.insert(0, str(REPO_ROOT))
     if ARGS.child:
         result = asyncio.run(_measure())
         Path(ARGS.out).write_text(json.dumps(result, indent=2))
@@ -472,14 +465,14 @@ def main() -> int:
         parsed = urlparse(ARGS.postgres)
         print(f"\nPostgreSQL ({parsed.hostname}:{parsed.port or 5432})", flush=True)
         out = WORK_DIR / f"bench-{os.getpid()}-postgres.json"
-        asyncio.run(_admin(ARGS.postgres, f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin(ARGS.postgres, f'CREATE DATABASE "{name}"'))
         try:
             ok &= _child(urlunparse(parsed._replace(path=f"/{name}")), out)
         finally:
             if ARGS.keep:
                 print(f"  kept database {name}")
             else:
-                asyncio.run(_admin(ARGS.postgres, f'DROP DATABASE IF EXISTS "{name}"'))
+                asyncio.run(admin(ARGS.postgres, f'DROP DATABASE IF EXISTS "{name}"'))
         if out.exists():
             results.append(json.loads(out.read_text()))
     if results:
