@@ -307,8 +307,8 @@ async def schema_floor(rows: list[list[str]], competition_id: int) -> float:
     started = time.perf_counter()
     try:
         async with db.transaction():
-            person_ids = await write._new_ids("person", len(rows))
-            entry_ids = await write._new_ids("entry", len(rows))
+            person_ids = await db.new_ids("person", len(rows))
+            entry_ids = await db.new_ids("entry", len(rows))
             people = [
                 (pid, r[1], r[0], "male", born, r[2], r[3], r[4], 2, int(r[6]),
                  delegations[i % len(delegations)], stamp, stamp)

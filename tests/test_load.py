@@ -21,6 +21,7 @@ from urllib.parse import urlparse, urlunparse
 import asyncpg
 import pytest
 
+from bench.support import admin
 from competition.config import REPO_ROOT, get_settings
 
 RUN_TIMEOUT_S = 240
@@ -32,25 +33,17 @@ SIZE = [
 ]  # fmt: skip
 
 
-async def _admin(dsn: str, sql: str) -> None:
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture
 def load_database(tmp_path):
     """(DATABASE_URL, engine) of an empty database for the load run, on the suite's engine."""
     suite = get_settings().database
     if suite.engine == "postgres":
-        admin = suite.postgres_dsn
+        admin_url = suite.postgres_dsn
         name = f"{suite.postgres_database}_load"
-        asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        asyncio.run(_admin(admin, f'CREATE DATABASE "{name}"'))
-        yield urlunparse(urlparse(admin)._replace(path=f"/{name}")), "postgresql"
-        asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin(admin_url, f'CREATE DATABASE "{name}"'))
+        yield urlunparse(urlparse(admin_url)._replace(path=f"/{name}")), "postgresql"
+        asyncio.run(admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         yield f"sqlite:///{tmp_path}/load.sqlite3", "sqlite"
 
