@@ -47,31 +47,51 @@ def _chain(chain: Sequence[str]) -> list[str]:
 
 
 def _sort_key(chain: list[str]):
+    """A contestant's sort key: (-total, then each tie-breaker, the better value lower)."""
+    names = ["completion_seconds" if item == "completion_time" else item for item in chain]
+    signs = [1 if item == "completion_time" else -1 for item in chain]
+
     def key(c: Contender) -> tuple[int, ...]:
-        parts = [-(c.total or 0)]
-        for item in chain:
-            if item == "completion_time":
-                value = c.completion_seconds
-                parts.append(_UNKNOWN if value is None else value)
-            else:
-                value = getattr(c, item)
-                parts.append(_UNKNOWN if value is None else -value)
-        return tuple(parts)
+        values = [getattr(c, name) for name in names]
+        return (
+            -(c.total or 0),
+            *[_UNKNOWN if v is None else sign * v for v, sign in zip(values, signs, strict=True)],
+        )
 
     return key
+
+
+# The key packed into one integer, each part in a 64-bit field (a part lies in ±2**62, so part +
+# 2**62 fits), then the contender's key, then its position: comparing tuples of tuples made the
+# sort of a 200,000-strong group 1.5 s, plain integers compare in C.
+_FIELD = 64
+_OFFSET = 1 << 62
+_POSITION_BITS = 32
+_KEY_LIMIT = 1 << _FIELD
 
 
 def ordered(contenders: Sequence[Any], chain: Sequence[str]) -> list[tuple[Any, int]]:
     """Best first, each with its place."""
     key = _sort_key(_chain(chain))
-    keyed = sorted(((key(c), c.key, c) for c in contenders), key=lambda t: (t[0], t[1]))
+    tail = _FIELD + _POSITION_BITS  # the contender's key and its position
+    packed = []
+    for n, c in enumerate(contenders):
+        value = 0
+        for part in key(c):
+            value = (value << _FIELD) | (part + _OFFSET)
+        if not 0 <= c.key < _KEY_LIMIT:
+            raise ValueError(f"a contender's key must be an id of 0 … 2**64 - 1, not {c.key!r}")
+        packed.append((((value << _FIELD) | c.key) << _POSITION_BITS) | n)
+    packed.sort()
     out: list[tuple[Contender, int]] = []
     previous = None
     place = 0
-    for position, (sort_key, _, contender) in enumerate(keyed, start=1):
+    mask = (1 << _POSITION_BITS) - 1
+    for position, value in enumerate(packed, start=1):
+        sort_key = value >> tail
         if sort_key != previous:
             place, previous = position, sort_key
-        out.append((contender, place))
+        out.append((contenders[value & mask], place))
     return out
 
 
