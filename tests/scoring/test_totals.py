@@ -486,9 +486,11 @@ async def _oracle(trade_id: int) -> dict[int, int]:
         )
     }
     cells: dict[tuple[int, int], list[int]] = {}
-    for m in await Mark.select(Mark.slot, Mark.aspect, Mark.value_hundredths).where(
+    for m in await Mark.select(Mark.slot, Mark.aspect, Mark.judge, Mark.value_hundredths).where(
         Mark.aspect.is_in(list(aspects))
     ):
+        if aspects[m["aspect"]]["kind"] == "measurement" and m["judge"] is not None:
+            continue  # a Measurement aspect takes the panel's one value (judge null) alone
         cells.setdefault((m["slot"], m["aspect"]), []).append(m["value_hundredths"])
     scores: dict[int, list[int]] = {}
     for (slot, aspect), values in cells.items():
@@ -529,3 +531,45 @@ async def test_the_demo_marks_give_the_totals_the_rules_give_one_by_one(demo_mar
             )
         }
         assert got == expected
+
+
+async def test_a_judged_mark_of_an_aspect_outside_the_scheme_counts_for_nothing(demo_marks):
+    """The competition's pass reads the judged marks without a filter on their aspect: a mark
+    of an aspect that is not one of the trade's current Judgement aspects (here a stray row of
+    another trade's aspect, and one with a judge on a Measurement aspect) must send its slot to
+    the exact path, and the slot's practical score stays what its own scheme's marks give."""
+    cid = demo_marks.competition_id
+    marked = [t["trade"] for t in await Mark.select(Mark.slot.trade.as_alias("trade")).distinct()]
+    trade_id = marked[0]
+    slot = (
+        await Mark.select(Mark.slot, Mark.judge)
+        .where((Mark.slot.trade == trade_id) & Mark.judge.is_not_null())
+        .first()
+    )
+    other = (
+        await Aspect.select(Aspect.id)
+        .where((Aspect.scheme.trade != trade_id) & (Aspect.kind == "judgement"))
+        .first()
+    )
+    own_measurement = await Aspect.select(Aspect.id).where(
+        (Aspect.scheme.trade == trade_id) & (Aspect.scheme.is_current == True)  # noqa: E712
+        & (Aspect.kind == "measurement")
+    ).first()  # fmt: skip
+    await totals.recompute_competition(cid)
+    before = await _scores_by_slot(trade_id)
+    strays = [other["id"]] + ([own_measurement["id"]] if own_measurement else [])
+    for n, aspect in enumerate(strays):
+        await Mark.insert(
+            Mark(slot=slot["slot"], aspect=aspect, judge=slot["judge"], value_hundredths=300,
+                 client_id=f"stray-{n}")
+        )  # fmt: skip
+
+    await totals.recompute_competition(cid)
+    after = await _scores_by_slot(trade_id)
+    assert after == before
+    expected = await _oracle(trade_id)
+    assert {s: t["practical_hundredths"] for s, t in after.items() if s in expected} == expected
+
+
+async def _scores_by_slot(trade_id: int) -> dict[int, dict]:
+    return {s: {k: t[k] for k in COLUMNS} for s, t in (await _totals_by_slot(trade_id)).items()}
