@@ -8,6 +8,9 @@ cannot add constraints to a table; a unique index means the same on both databas
                                        slots run 1..limit, so a second entry over the limit has
                                        no free slot and the database refuses it
   check_in (entry, session)          — checked in once per session
+and by `…_entry_trade_status_session.py`:
+  entry (trade, status, session)     — a trade's entries by status (the draw's presence reads
+                                       the approved ones and their sessions from it alone)
 """
 
 from __future__ import annotations
@@ -97,10 +100,11 @@ class Photo(Table):  # 照片: re-encoded on upload, stored in the database so e
 
 
 class Entry(Table):  # 报名: a person in a trade of a competition, for a delegation
-    # No single-column indexes on competition, person or delegation: the composite keys below
-    # start with them, and every index costs each of 200,000 imported rows.
+    # No single-column indexes on competition, person, delegation or trade: the composite keys
+    # and indexes (module docstring) start with them, and every index costs each of 200,000
+    # imported rows.
     competition = ForeignKey(Competition, on_delete=OnDelete.restrict, null=False)
-    trade = ForeignKey(Trade, on_delete=OnDelete.restrict, null=False, index=True)
+    trade = ForeignKey(Trade, on_delete=OnDelete.restrict, null=False)
     person = ForeignKey(Person, on_delete=OnDelete.restrict, null=False)
     delegation = ForeignKey(Delegation, on_delete=OnDelete.restrict, null=False)
     group_name = Varchar(length=20, default="")  # 组别, e.g. 职工组; "" when the trade has none

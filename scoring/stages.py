@@ -29,6 +29,7 @@ from competition.stages import (
     move_refusal,
     mover_of,
     require_stage,
+    stage_of,
 )
 from competition.tables import Competition, Trade
 from scoring.tables import Aspect, Mark, ScoreSheet
@@ -146,10 +147,13 @@ async def entry_refusal(state: TradeState, target: Stage) -> Msg | None:
     return None
 
 
-async def _facts(state: TradeState) -> TradeFacts:
+async def _facts(state: TradeState, target: Stage) -> TradeFacts:
+    # Whether marks exist decides only the way back from competing (a query of the trade's
+    # marks, not made for every other move: the draw of 102 trades made it 102 times).
+    back_from_competing = state.stage == Stage.competing and target == Stage.drawn
     return TradeFacts(
         phase=state.phase,
-        marks_exist=await marks_exist(state.trade_id),
+        marks_exist=back_from_competing and await marks_exist(state.trade_id),
         checkin_closed=state.checkin_closed_at is not None,
     )
 
@@ -159,7 +163,7 @@ async def move_in_transaction(
 ) -> TradeState:
     """Move a trade already read with `trade_for_action(…, lock="UPDATE")` inside the caller's
     transaction (the draw moves its trade to "drawn" with the draw itself)."""
-    target = check_move(state.stage, target, await _facts(state))
+    target = check_move(state.stage, target, await _facts(state, stage_of(target)))
     if mover_of(state.stage, target) != mover:
         raise PhaseError("This move of the trade is not taken here.", code="stage_move_elsewhere")
     refusal = await entry_refusal(state, target)
@@ -224,7 +228,7 @@ async def move_trades(
             state = await _trade_of(competition_id, trade_id)
             if state is None:
                 continue
-            refusal = move_refusal(state.stage, target, await _facts(state))
+            refusal = move_refusal(state.stage, target, await _facts(state, stage_of(target)))
             if refusal is None and mover_of(state.stage, target) != Mover.organizer:
                 refusal = _taken_elsewhere(state.stage, target)
             if refusal is None:

@@ -78,9 +78,12 @@ def code_digits(n: int) -> int:
 
 
 def drawn_order(seed: str, entry_ids: Sequence[int]) -> list[int]:
-    # The digest's bytes sort as its big-endian integer does (`_digest`), without the int.
+    # The digest's bytes sort as its big-endian integer does (`_digest`), without the int;
+    # (digest, entry) pairs sorted as they are, without a key function called for each.
     sha256 = hashlib.sha256
-    return sorted(entry_ids, key=lambda e: (sha256(f"{seed}|order|{e}".encode()).digest(), e))
+    prefix = f"{seed}|order|"
+    keyed = sorted([(sha256(f"{prefix}{e}".encode()).digest(), e) for e in entry_ids])
+    return [e for _digest, e in keyed]
 
 
 def _codes(seed: str, layer: str, order: Sequence[int], prefix: str = "") -> dict[int, str]:
@@ -89,14 +92,13 @@ def _codes(seed: str, layer: str, order: Sequence[int], prefix: str = "") -> dic
     taken: set[str] = set()
     codes: dict[int, str] = {}
     sha256, from_bytes = hashlib.sha256, int.from_bytes
+    head = f"{seed}|{layer}|"
     for entry_id in order:
         attempt = 0
         while True:
             # `_digest(seed, layer, entry_id, attempt)`, spelled out: this loop runs for
             # every contestant of a 200,000-strong competition.
-            value = from_bytes(
-                sha256(f"{seed}|{layer}|{entry_id}|{attempt}".encode()).digest(), "big"
-            )
+            value = from_bytes(sha256(f"{head}{entry_id}|{attempt}".encode()).digest(), "big")
             code = prefix + str(value % space).zfill(digits)
             if code not in taken:
                 break
@@ -181,9 +183,11 @@ def run(
 
 
 def inputs_json(entries: Sequence[tuple[int, int | None]], sessions: Sequence[SessionIn]) -> dict:
-    """The inputs as stored in Draw.inputs, enough to run the draw again."""
+    """The inputs as stored in Draw.inputs, enough to run the draw again. The entries stay
+    (entry, session) tuples, which JSON writes as the same arrays as lists, without a list made
+    for each of a trade's thousands of contestants."""
     return {
-        "entries": [[e, s] for e, s in sorted(entries)],
+        "entries": sorted(entries),
         "sessions": [{"id": s.id, "stations": list(s.stations)} for s in sessions],
     }
 

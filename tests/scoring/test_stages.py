@@ -243,3 +243,23 @@ async def test_the_supervisor_reads_a_trades_scheme_and_its_pdf_but_cannot_edit(
     assert (
         await client.get(f"/org/competitions/{cid}/trades/{welding}/scheme/edit")
     ).status_code == 403
+
+
+async def test_a_competing_trade_with_marks_cannot_go_back_to_drawn(demo_marks):
+    """The service reads whether marks exist only for this one move; it must still read it."""
+    from scoring.tables import Mark
+
+    cid = demo_marks.competition_id
+    row = await Mark.select(Mark.slot.trade.as_alias("trade")).first()
+    trade_id = row["trade"]
+    stage_before = await _stage(trade_id)
+    await Trade.update({Trade.stage: Stage.competing.value}).where(Trade.id == trade_id)
+    try:
+        with pytest.raises(PhaseError) as caught:
+            await stages.move_trade(trade_id, Stage.drawn, actor=SYSTEM, mover=Mover.organizer)
+        assert caught.value.code == "illegal_stage_move"
+        (outcome,) = await stages.move_trades(cid, [trade_id], Stage.drawn, actor=SYSTEM)
+        assert not outcome.moved and "Marks have been given" in str(outcome.reason)
+        assert await _stage(trade_id) == Stage.competing
+    finally:
+        await Trade.update({Trade.stage: stage_before.value}).where(Trade.id == trade_id)
