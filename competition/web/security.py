@@ -11,7 +11,7 @@ answers alike, also for a path no route matches):
   origin, and no frame, use the camera;
 - no framing (`frame-ancestors 'none'` and `X-Frame-Options: DENY`), `nosniff`, a same-origin
   referrer, HSTS when the cookies are Secure (the site is then served over HTTPS);
-- `Cache-Control: no-store` on every answer but the static files (unless a handler chose its
+- `Cache-Control: no-store` on every answer but the static files found (unless a handler chose its
   own): pages, photos, tickets, exports and import reports carry personal data, and a shared
   computer's browser cache must not keep them.
 
@@ -82,7 +82,10 @@ def headers_hook(settings: Settings):
         for name, value in fixed.items():
             if name not in headers:
                 headers[name] = value
-        if "cache-control" not in headers and not scope.get("path", "").startswith(STATIC_PREFIX):
+        static = scope.get("path", "").startswith(STATIC_PREFIX)
+        # A static file missing (a 404 is cacheable by default) must not stay missing in a
+        # browser's cache once it is deployed.
+        if "cache-control" not in headers and (not static or message["status"] >= 400):
             headers["cache-control"] = "no-store"
 
     return before_send

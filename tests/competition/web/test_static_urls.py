@@ -1,5 +1,6 @@
 """Pages name their scripts and styles with the hash of the file's content (`static_url`): the
-URL a page gives serves exactly that content, and a changed file gets a new URL."""
+URL a page gives serves exactly that content, and a changed file gets a new URL; a file not
+found is not cached."""
 
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ async def test_a_page_names_each_script_by_its_content(demo, client):
         assert served.status_code == 200, url
         assert hashlib.sha256(served.content).hexdigest()[:12] == version, url
         assert "max-age=3600" in served.headers["cache-control"]
+
+
+async def test_a_static_file_not_found_is_not_kept_in_a_cache(demo, client):
+    missing = await client.get("/static/js/not-deployed-yet.js")
+    assert missing.status_code == 404
+    assert missing.headers["cache-control"] == "no-store"
 
 
 def test_a_changed_file_gets_a_new_url(tmp_path, monkeypatch):
