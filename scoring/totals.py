@@ -104,8 +104,10 @@ _UPSERT = (
 )
 _KEY_TABLE = (
     "CREATE TEMP TABLE totals_key (aspect integer NOT NULL, packed bigint NOT NULL, "
-    "score integer NOT NULL, judges integer NOT NULL, PRIMARY KEY (aspect, packed))"
+    "score integer NOT NULL, judges integer NOT NULL, trade integer NOT NULL, "
+    "PRIMARY KEY (aspect, packed))"
 )
+_KEY_COLUMNS = ["aspect", "packed", "score", "judges", "trade"]
 _NEW_TABLE = (
     "CREATE TEMP TABLE totals_new (entry integer, trade integer, slot integer, "
     "practical_hundredths integer, theory_hundredths integer, oral_hundredths integer, "
@@ -334,7 +336,7 @@ class _Reader:
         connection = db.engine().current_transaction.get().connection
         await connection.execute(_KEY_TABLE + " WITHOUT ROWID")
         self.created = True
-        await db.copy_records("totals_key", ["aspect", "packed", "score", "judges"], rows)
+        await db.copy_records("totals_key", _KEY_COLUMNS, rows)
 
     async def run(self, statements: Sequence[_Statement]) -> list[list[tuple]]:
         return [await db.fetch_rows(s.sql, *s.args) for s in statements]
@@ -388,9 +390,7 @@ async def _postgres_keys(connection: Any, rows: list[tuple]) -> None:
     await connection.execute(_KEY_TABLE + " ON COMMIT DROP")
     # Millions of (slot, aspect) groups are summed in memory, not spilled to disk.
     await connection.execute("SET LOCAL work_mem = '256MB'")
-    await connection.copy_records_to_table(
-        "totals_key", columns=["aspect", "packed", "score", "judges"], records=rows
-    )
+    await connection.copy_records_to_table("totals_key", columns=_KEY_COLUMNS, records=rows)
     await connection.execute("ANALYZE totals_key")
 
 
@@ -451,7 +451,7 @@ def _connect(path: str) -> sqlite3.Connection:
 
 def _load_keys(connection: sqlite3.Connection, rows: list[tuple]) -> None:
     connection.execute(_KEY_TABLE + " WITHOUT ROWID")
-    connection.executemany("INSERT INTO totals_key VALUES (?, ?, ?, ?)", rows)
+    connection.executemany("INSERT INTO totals_key VALUES (?, ?, ?, ?, ?)", rows)
 
 
 def _fetch_all(connection: sqlite3.Connection, sql: str, args: tuple) -> list[tuple]:
@@ -461,13 +461,15 @@ def _fetch_all(connection: sqlite3.Connection, sql: str, args: tuple) -> list[tu
 def _judgement_sql() -> str:
     """Each slot's Judgement score summed from the scored packings of its aspects, with how
     many aspects it has marks for, how many of those were found scored, and the fewest judges
-    of any. No filter on the aspects (it cost 0.45 s of 2.45 over 6.1 M marks): `totals_key`
-    holds only the Judgement aspects of these trades' current schemes, so a group of any other
-    aspect finds no score, its slot counts as not found scored and is scored by
-    `_score_in_python`, which reads only those aspects; slots of other competitions that fall
-    between the bounds are not among the trades' slots and are skipped."""
+    of any, and the lowest and highest trade of the packings found. No filter on the aspects
+    (it cost 0.45 s of 2.45 over 6.1 M marks): `totals_key` holds only the Judgement aspects of
+    these trades' current schemes, each with its trade, so a group of any other aspect finds no
+    score, and one of another of these trades' aspects finds that trade; either way its slot is
+    scored by `_score_in_python`, which takes only the slot's own aspects. Slots of other
+    competitions that fall between the bounds are not among the trades' slots and are skipped."""
     return (
-        "SELECT g.slot, SUM(k.score), COUNT(*), COUNT(k.score), MIN(k.judges) FROM ("  # noqa: S608 - constants
+        "SELECT g.slot, SUM(k.score), COUNT(*), COUNT(k.score), MIN(k.judges), "  # noqa: S608 - constants
+        "MIN(k.trade), MAX(k.trade) FROM ("
         f"SELECT m.slot AS slot, m.aspect AS aspect, SUM({PACKED_SQL}) AS packed FROM mark m "
         "WHERE m.judge IS NOT NULL AND m.slot BETWEEN ? AND ? "
         "GROUP BY m.slot, m.aspect) g "
@@ -491,14 +493,14 @@ def _ranges(low: int, high: int, parts: int) -> list[tuple[int, int]]:
 
 def _key_rows(trades: dict[int, _Trade]) -> list[tuple]:
     """Every packing that can occur for each Judgement aspect, scored: (aspect, packed, score,
-    judges)."""
+    judges, the aspect's trade)."""
     rows = []
     for trade in trades.values():
         possible = list(packings(trade.most_judges))
         for aspect_id, maximum in trade.judgement.items():
             for packed in possible:
                 score = aspect_score(trade.rule, trade.tolerance, maximum, packed)
-                rows.append((aspect_id, packed, score, packed // COUNT_UNIT))
+                rows.append((aspect_id, packed, score, packed // COUNT_UNIT, trade.id))
     return rows
 
 
@@ -584,11 +586,11 @@ async def _compute(
     for (held,) in sheets:
         need.update(db.json_value(held, []))
     unknown = set() if by_keys else set(slots)
-    for slot_id, score, aspects_marked, known, fewest in judged:
+    for slot_id, score, aspects_marked, known, fewest, low_trade, high_trade in judged:
         slot = slots.get(slot_id)
         if slot is None:
             continue
-        if known != aspects_marked:
+        if known != aspects_marked or (known and not low_trade == slot.trade == high_trade):
             unknown.add(slot_id)
             continue
         slot.judgement_score = int(score)

@@ -557,16 +557,17 @@ async def test_a_judged_mark_of_an_aspect_outside_the_scheme_counts_for_nothing(
     ).first()  # fmt: skip
     await totals.recompute_competition(cid)
     before = await _scores_by_slot(trade_id)
+    # Another trade's aspect alone first (its packings are scored in `totals_key` too), then a
+    # judged mark on a Measurement aspect of the slot's own scheme as well.
     strays = [other["id"]] + ([own_measurement["id"]] if own_measurement else [])
     for n, aspect in enumerate(strays):
         await Mark.insert(
             Mark(slot=slot["slot"], aspect=aspect, judge=slot["judge"], value_hundredths=300,
                  client_id=f"stray-{n}")
         )  # fmt: skip
-
-    await totals.recompute_competition(cid)
-    after = await _scores_by_slot(trade_id)
-    assert after == before
+        await totals.recompute_competition(cid)
+        after = await _scores_by_slot(trade_id)
+        assert after == before, aspect
     expected = await _oracle(trade_id)
     assert {s: t["practical_hundredths"] for s, t in after.items() if s in expected} == expected
 
