@@ -121,7 +121,11 @@ def behind_proxy(tmp_path_factory):
 
 
 def test_two_workers_answer_each_request_on_a_kept_alive_connection_without_delay(served):
-    assert len(re.findall(r"Started server process \[\d+\]", served.log_text())) == 2
+    # The first worker may answer /health before the second has started: wait for both.
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while len(re.findall(r"Started server process \[\d+\]", served.log_text())) < 2:
+        assert time.monotonic() < deadline, f"the second worker did not start:\n{served.log_text()}"
+        time.sleep(0.2)
     connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
     connection.request("GET", "/health")
     connection.getresponse().read()
