@@ -220,6 +220,12 @@ async def _measure() -> None:
         verify_time = time.perf_counter() - started
         assert report.reproduced, report.mismatches[:5]
 
+        profiler = None
+        if ARGS.profile:
+            from pyinstrument import Profiler
+
+            profiler = Profiler(async_mode="enabled")
+            profiler.start()
         started = time.perf_counter()
         slowest = 0.0
         for trade in trades[1:]:
@@ -227,6 +233,9 @@ async def _measure() -> None:
             await service.run_draw(cid, trade, actor=actor)
             slowest = max(slowest, time.perf_counter() - one)
         whole_time = big_time + time.perf_counter() - started
+        if profiler is not None:
+            profiler.stop()
+            print(profiler.output_text(unicode=True, show_all=False), flush=True)
         whole_ceiling = await _ceiling(ARGS.total, seed)
         floor = await _floor()
         big = shares[trades[0]]
@@ -250,7 +259,7 @@ def _child(url: str) -> bool:
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(REPO_ROOT),
            "JIANGXIN_SECRET": "bench-" + "x" * 48}  # fmt: skip
     command = [sys.executable, __file__, "--child", "--big", str(ARGS.big),
-               "--total", str(ARGS.total)]  # fmt: skip
+               "--total", str(ARGS.total), *(["--profile"] if ARGS.profile else [])]  # fmt: skip
     return subprocess.run(command, env=env, check=False).returncode == 0  # noqa: S603
 
 
@@ -261,6 +270,11 @@ def main() -> int:
     parser.add_argument("--total", type=int, default=200_000, help="contestants in all")
     parser.add_argument("--postgres", help="postgresql://user@host:port/db (any existing db)")
     parser.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print a pyinstrument profile of the whole competition's draws",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ARGS = parser.parse_args()
     if ARGS.child:

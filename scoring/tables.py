@@ -165,6 +165,9 @@ class Draw(Table):  # 抽签: one per trade, with what it needs to be re-run and
 class DrawSlot(Table, tablename="draw_slot"):  # a present contestant's session, station, codes
     # unique: (trade, code); (trade, judge_code) where judge_code <> ''; (session, station),
     # which also serves every lookup by session (no index of the session alone to write).
+    # On PostgreSQL the five references are not foreign-key constraints but checked by the draw
+    # for all its slots at once, with triggers keeping the deletes' behaviour (migration
+    # `…2026_12_07t14_40_00_000000_draw_slot_keys`): the columns stay ForeignKeys for joins.
     draw = ForeignKey(Draw, on_delete=OnDelete.cascade, null=False, index=True)
     trade = ForeignKey(Trade, on_delete=OnDelete.restrict, null=False)
     entry = ForeignKey(Entry, on_delete=OnDelete.restrict, null=False, unique=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from competition import audit
 from competition.audit import Actor
-from competition.db import copy_records, fetch_rows, is_integrity_error, transaction
+from competition.db import copy_records, fetch_rows, is_integrity_error, is_postgres, transaction
 from competition.errors import Conflict, NotFound, ValidationFailed
 from competition.stages import Mover, Stage
 from competition.tables import EventKind
@@ -152,6 +152,7 @@ async def run_draw(
              s.position)
             for s in slots
         ]  # fmt: skip
+        await _hold_stations(inputs)
         # COPY on PostgreSQL, chunked executemany on SQLite, on this transaction's connection.
         await copy_records("draw_slot", SLOT_COLUMNS, values)
         await audit.record(
@@ -172,6 +173,27 @@ async def run_draw(
     return DrawResult(
         draw.id, seed, algorithm.ALGORITHM, len(present), len(absent), summary["sessions"]
     )
+
+
+async def _hold_stations(sessions: list[SessionIn]) -> None:
+    """PostgreSQL checks a slot's references for the whole draw instead of a foreign-key trigger
+    a row (migration `…2026_12_07t14_40_00_000000_draw_slot_keys`, with the figures). The
+    trade's row is held FOR UPDATE, which a delete of one of its entries or sessions waits for;
+    the stations belong to a venue, so the draw locks them here as a foreign key would, and
+    they must all still exist. SQLite keeps its foreign keys (and one writer)."""
+    if not is_postgres():
+        return
+    stations = sorted({station for s in sessions for station in s.stations})
+    rows = await fetch_rows(
+        "SELECT count(*) FROM (SELECT 1 FROM station WHERE id = ANY(?::integer[]) "
+        "FOR KEY SHARE) AS held",
+        stations,
+    )
+    if rows[0][0] != len(stations):
+        raise Conflict(
+            "The trade's stations changed during the draw; draw again.",
+            code="draw_inputs_changed",
+        )
 
 
 async def draw_of(trade_id: int) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from openpyxl import load_workbook
 
 from competition.audit import Actor
@@ -238,3 +239,138 @@ async def test_the_mapping_is_for_the_encryption_role_and_the_supervisor_only(
     await login(other_client, "organizer")
     assert (await other_client.get(base)).status_code == 403
     assert await AuditLog.count().where(AuditLog.action == "codes.revealed") == 4
+
+
+async def drawn(cid: int, code: str, *, check_in: int | None = None) -> tuple[int, list[dict]]:
+    """The trade drawn through the service, every approved contestant (or the first
+    `check_in`) present."""
+    from scoring.stages import set_checkin_closed
+
+    trade, entries = await ready(cid, code, check_in=check_in)
+    await set_checkin_closed(cid, [trade], True, actor=ACTOR)
+    await service.run_draw(cid, trade, actor=ACTOR)
+    return trade, entries
+
+
+async def test_what_a_slot_names_cannot_be_deleted_and_a_deleted_draw_takes_its_slots(demo_full):
+    """SQLite by its foreign keys, PostgreSQL by the triggers that replace them (the draw checks
+    the keys itself, in bulk): the same answers on both."""
+    from competition import structure
+    from competition.db import fetch_rows, transaction
+    from competition.errors import Conflict
+    from competition.tables import Station
+
+    cid = demo_full.competition_id
+    trade, entries = await drawn(cid, "T001", check_in=-1)  # the last one absent
+    slot = await DrawSlot.select().where(DrawSlot.trade == trade).first()
+
+    # A station a slot names is "in use"; one of the same venue that no slot names is not.
+    venue = (await Station.select(Station.venue).where(Station.id == slot["station"]))[0]["venue"]
+    used = {s["station"] for s in await DrawSlot.select(DrawSlot.station)}
+    free = [
+        s["id"]
+        for s in await Station.select(Station.id).where(Station.venue == venue)
+        if s["id"] not in used
+    ]
+    assert free, "the venue has a station no slot names"
+    with pytest.raises(Conflict) as caught:
+        await structure.delete_record("station", cid, slot["station"], ACTOR)
+    assert caught.value.code == "in_use"
+    assert await Station.exists().where(Station.id == slot["station"])
+    await structure.delete_record("station", cid, free[0], ACTOR)
+    assert not await Station.exists().where(Station.id == free[0])
+
+    # An entry: the absent one (no slot) goes with its check-ins gone; a drawn one does not.
+    absent, present = entries[-1]["id"], slot["entry"]
+    for entry_id, refused in ((absent, False), (present, True)):
+        try:
+            async with transaction():
+                await fetch_rows("DELETE FROM check_in WHERE entry = ?", entry_id)
+                await fetch_rows("DELETE FROM entry WHERE id = ?", entry_id)
+        except Exception as exc:
+            from competition.db import is_integrity_error
+
+            assert refused and is_integrity_error(exc), exc
+        else:
+            assert not refused
+        assert await Entry.exists().where(Entry.id == entry_id) is refused
+
+    # A draw deleted takes its slots (nothing was marked yet).
+    slots = await DrawSlot.count().where(DrawSlot.trade == trade)
+    assert slots == len(entries) - 1
+    await Draw.delete().where(Draw.trade == trade)
+    assert await DrawSlot.count().where(DrawSlot.trade == trade) == 0
+
+
+async def test_a_delete_racing_the_draw_waits_for_it_and_is_refused(demo_full):
+    """PostgreSQL: the draw holds what its slots name as a foreign key would, so a station deleted
+    on another connection while the draw is not yet committed waits, then is refused; and a
+    station deleted just before the draw locks it refuses the draw, which leaves nothing."""
+    import asyncio
+
+    import asyncpg
+
+    from competition import db
+    from competition.config import get_settings
+    from competition.errors import Conflict
+
+    if not db.is_postgres():
+        pytest.skip("SQLite has one writer at a time and keeps its foreign keys")
+    dsn = db.postgres_config(get_settings())["dsn"]
+    cid = demo_full.competition_id
+    from scoring.stages import set_checkin_closed
+
+    trade, entries = await ready(cid, "T001")
+    await set_checkin_closed(cid, [trade], True, actor=ACTOR)
+    sessions = await service.practical_sessions(trade)
+    station = sessions[0]["stations"][0]["id"]
+
+    # Deleted first, on another connection, not yet committed: the draw waits, then is refused.
+    other = await asyncpg.connect(dsn)
+    try:
+        deleting = other.transaction()
+        await deleting.start()
+        await other.execute("DELETE FROM station WHERE id = $1", station)
+        draw = asyncio.create_task(service.run_draw(cid, trade, actor=ACTOR))
+        await asyncio.sleep(0.5)
+        assert not draw.done()
+        await deleting.commit()
+        with pytest.raises(Conflict) as caught:
+            await draw
+        assert caught.value.code == "draw_inputs_changed"
+        assert await DrawSlot.count() == 0 and await Draw.count() == 0
+    finally:
+        await other.close()
+
+    # The draw first, not yet committed: the other connections' deletes of a station and of a
+    # drawn entry (its check-ins first) wait, then are refused.
+    sessions = await service.practical_sessions(trade)
+    station = sessions[0]["stations"][0]["id"]
+    entry = entries[0]["id"]
+    others = [await asyncpg.connect(dsn) for _ in range(2)]
+
+    async def delete_entry(connection: asyncpg.Connection) -> None:
+        async with connection.transaction():
+            await connection.execute("DELETE FROM check_in WHERE entry = $1", entry)
+            await connection.execute("DELETE FROM entry WHERE id = $1", entry)
+
+    try:
+        async with db.transaction():
+            await service.run_draw(cid, trade, actor=ACTOR)
+            deleting = [
+                asyncio.create_task(
+                    others[0].execute("DELETE FROM station WHERE id = $1", station)
+                ),
+                asyncio.create_task(delete_entry(others[1])),
+            ]
+            await asyncio.sleep(0.5)
+            assert not any(task.done() for task in deleting)
+        for task in deleting:
+            with pytest.raises(asyncpg.ForeignKeyViolationError):
+                await task
+    finally:
+        for connection in others:
+            await connection.close()
+    assert await DrawSlot.count().where(DrawSlot.station == station) > 0
+    assert await DrawSlot.count().where(DrawSlot.entry == entry) == 1
+    assert await CheckIn.exists().where(CheckIn.entry == entry)
