@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from collections.abc import Hashable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import anyio.from_thread
@@ -72,26 +73,40 @@ CERTIFICATES = "results.certificates"
 # Below this many pages a batch renders in the worker's own thread; above it, in one process a
 # core (a spawned process costs ~0.5 s to start, a page ~0.9 ms).
 PROCESS_THRESHOLD = 2_000
+# A file holds at most this many certificates: a renderer keeps its whole file in memory until it
+# is written (reportlab's canvas, ~34 KB a page — a trade of 18,000 took 615 MB a renderer), and
+# a print shop takes files of a few thousand pages.
+PART_PAGES = 2_000
+
+
+def parts_of(trade_id: int, pages: list[pdf.Page]) -> list[tuple[tuple[int, int, int], list]]:
+    """A trade's pages cut, in order, into files of at most PART_PAGES: ((trade, part, parts),
+    pages), parts numbered from 1."""
+    count = -(-len(pages) // PART_PAGES)
+    return [
+        ((trade_id, k + 1, count), pages[k * PART_PAGES : (k + 1) * PART_PAGES])
+        for k in range(count)
+    ]
 
 
 def _render_batches(
-    batches: list[tuple[int, list[pdf.Page]]], design: Design, on_done
-) -> dict[int, bytes]:
-    """Each trade's pages as one PDF; `on_done(pages)` after each trade."""
-    out: dict[int, bytes] = {}
+    batches: list[tuple[Hashable, list[pdf.Page]]], design: Design, on_done
+) -> dict[Hashable, bytes]:
+    """Each batch's pages as one PDF, by the batch's key; `on_done(pages)` after each."""
+    out: dict[Hashable, bytes] = {}
     total = sum(len(pages) for _t, pages in batches)
     if total < PROCESS_THRESHOLD or (os.cpu_count() or 1) < 2:
-        for trade_id, pages in batches:
-            out[trade_id] = pdf.render(pages, design)
+        for key, pages in batches:
+            out[key] = pdf.render(pages, design)
             on_done(len(pages))
         return out
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context) as pool:
-        futures = {pool.submit(pdf.render, pages, design): (trade_id, len(pages))
-                   for trade_id, pages in batches}  # fmt: skip
+        futures = {pool.submit(pdf.render, pages, design): (key, len(pages))
+                   for key, pages in batches}  # fmt: skip
         for future in as_completed(futures):
-            trade_id, count = futures[future]
-            out[trade_id] = future.result()
+            key, count = futures[future]
+            out[key] = future.result()
             on_done(count)
     return out
 
@@ -125,8 +140,7 @@ async def certificates_job(run: JobRun) -> JobOutput:
     batches = []
     for one in trade_ids:
         pages = certificates.pages_of(await certificates.of_trade(one, only_valid=True), base_url)
-        if pages:
-            batches.append((one, pages))
+        batches += parts_of(one, pages)
     total = sum(len(pages) for _t, pages in batches)
     await run.progress(0, total, N_("Printing the certificates"), force=True)
     printed = 0
@@ -141,14 +155,18 @@ async def certificates_job(run: JobRun) -> JobOutput:
     printed_at = time.perf_counter()
     await run.progress(total, total, N_("Saving the files"), force=True)
     files = []
-    for one, _pages in batches:
+    for key, _pages in batches:
+        one, part, parts = key
         name, ascii_name = await exports.file_names(competition_id, one)
-        files.append(OutputFile(f"{name}-证书.pdf", f"{ascii_name}-certificates.pdf",
-                                "application/pdf", rendered[one]))  # fmt: skip
+        # One file: the trade's name alone; several: numbered so that they sort in order.
+        tail = f"-{part:0{len(str(parts))}d}" if parts > 1 else ""
+        files.append(OutputFile(f"{name}-证书{tail}.pdf", f"{ascii_name}-certificates{tail}.pdf",
+                                "application/pdf", rendered[key]))  # fmt: skip
     return JobOutput(
         files=files,
         summary={
-            "trades": len(batches),
+            "trades": len({key[0] for key, _pages in batches}),
+            "files": len(batches),
             "certificates": total,
             "new": made,
             # Where the time went (bench/certificates.py reports it).

@@ -98,6 +98,38 @@ async def test_a_trades_certificates_are_issued_printed_and_verified(demo_marks,
     }
 
 
+async def test_a_big_trade_prints_in_files_of_at_most_part_pages_in_order(
+    demo_marks, client, monkeypatch
+):
+    """A renderer holds its whole file in memory: a trade of more than PART_PAGES certificates
+    is printed in several files, numbered to sort in order, that together hold every
+    certificate once, in the order one file would have."""
+    from competition.results import jobs
+
+    trade = await final_trade()
+    monkeypatch.setattr(jobs, "PART_PAGES", 2)
+    await login(client, "organizer")
+    status = await _issue(client, trade.competition_id, trade.trade_id)
+    total = status["total"]
+    assert total > 2 * 2, "the demo's trade has more than two files' worth of certificates"
+    parts = -(-total // 2)
+    names = [f["name"] for f in status["files"]]
+    width = len(str(parts))
+    assert names == [
+        names[0].rsplit("-", 1)[0] + f"-{k:0{width}d}.pdf" for k in range(1, parts + 1)
+    ]
+    assert all("-证书-" in name for name in names)
+    numbers = []
+    for made in status["files"]:
+        reader = pypdf.PdfReader(io.BytesIO((await client.get(made["url"])).content))
+        assert 1 <= len(reader.pages) <= 2
+        for page in reader.pages:
+            text = page.extract_text().replace("\n", "")
+            numbers.append(re.search(r"证书编号：(\S+)", text).group(1))
+    expected = [v.number for v in await certificates.of_trade(trade.trade_id, only_valid=True)]
+    assert numbers == expected
+
+
 async def test_revocation_and_reissue_as_the_verification_page_tells_them(
     demo_marks, client, other_client
 ):
