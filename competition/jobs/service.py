@@ -9,6 +9,8 @@ no half result, and the queue's sweep runs the job again from the start.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -293,6 +295,39 @@ async def _claim(job_id: int, key: str) -> tuple[dict[str, Any] | None, str]:
         return row, JobState.running.value
 
 
+async def _beat(run: JobRun) -> None:
+    """While the handler runs, the row's heartbeat and the queue's touch every
+    TOUCH_EVERY_SECONDS, whatever the handler does: a step that reports no progress for
+    minutes (a long file written in a thread, one big transaction) is alive as long as this
+    worker's event loop is, and is never taken for stalled and run a second time. A worker that
+    dies takes its beat with it. Stops when the row is no longer this attempt's."""
+    while True:
+        await asyncio.sleep(TOUCH_EVERY_SECONDS)
+        try:
+            mine = await (
+                BackgroundJob.update({BackgroundJob.heartbeat_at: now()})
+                .where((BackgroundJob.id == run.id) & (BackgroundJob.attempts == run.attempt))
+                .returning(BackgroundJob.id)
+            )
+            if not mine:
+                return
+            if run.touch is not None:
+                await run.touch()
+        except Exception as exc:  # a busy database or queue: the next beat tries again
+            logger.warning("background job %s: heartbeat not written (%s)", run.id,
+                           type(exc).__name__)  # fmt: skip
+
+
+async def _handled(handler: Callable[[JobRun], Awaitable[Any]], run: JobRun) -> Any:
+    beat = asyncio.create_task(_beat(run))
+    try:
+        return await handler(run)
+    finally:
+        beat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beat
+
+
 async def execute(job_id: int, key: str, touch: Callable[[], Awaitable[Any]] | None = None) -> str:
     """Run one job (inside `jiangxin worker`); returns the state it ended in, or why it was not
     run ("missing", "busy", or the state it had already ended in: the queue may deliver twice),
@@ -317,7 +352,7 @@ async def execute(job_id: int, key: str, touch: Callable[[], Awaitable[Any]] | N
         touch=touch,
     )
     try:
-        output = await found.handler(run)
+        output = await _handled(found.handler, run)
     except Superseded:
         logger.warning("background job %s: attempt %s was superseded by a later one", job_id,
                        attempt)  # fmt: skip

@@ -330,6 +330,36 @@ async def test_a_run_taken_for_stalled_while_alive_never_ends_the_job_a_second_t
     assert [bytes(f["content"]) for f in files] == [b"attempt 2"]
 
 
+@kinds.register("tests.quiet", N_("Every ranking of the competition"))
+async def _quiet(run: service.JobRun):
+    """Reports no progress at all until the test lets it go (a long step in one piece)."""
+    await _HELD["go"].wait()
+    return JobOutput(files=[OutputFile("结果.txt", "result.txt", "text/plain", b"quiet")])
+
+
+async def test_a_long_step_without_progress_keeps_its_job_alive(demo_marks, monkeypatch):
+    """The run beats while its handler works, progress or not: silent far past the stall time,
+    the job is not shown as stalled and a second delivery leaves it to the first run, which
+    ends it once (attempt 1)."""
+    monkeypatch.setattr(service, "TOUCH_EVERY_SECONDS", 0.1)
+    monkeypatch.setattr(service, "STALLED_AFTER_SECONDS", 0.6)
+    trade = await decrypted_trade()
+    _HELD["go"] = asyncio.Event()
+    job_id = await service.submit("tests.quiet", competition_id=trade.competition_id,
+                                  requested_by=None)  # fmt: skip
+    key = (await _row(job_id))["queue_key"]
+    first = asyncio.create_task(service.execute(job_id, key))
+    await asyncio.sleep(2.0)  # over three times the stall time, not one progress report
+    assert not (await service.get(job_id)).stalled
+    assert await service.execute(job_id, key) == "busy"
+    _HELD["go"].set()
+    assert await first == "done"
+    row = await _row(job_id)
+    assert row["state"] == "done" and row["attempts"] == 1
+    files = await JobFile.select(JobFile.content).where(JobFile.job == job_id)
+    assert [bytes(f["content"]) for f in files] == [b"quiet"]
+
+
 async def _row(job_id: int) -> dict:
     return await BackgroundJob.select().where(BackgroundJob.id == job_id).first()
 
