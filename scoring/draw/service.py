@@ -147,11 +147,10 @@ async def run_draw(
             if is_integrity_error(exc):
                 raise Conflict("The trade has been drawn already.", code="draw_exists") from exc
             raise
-        values = [
-            (draw.id, trade_id, s.entry_id, s.session_id, s.station_id, s.code, s.judge_code,
-             s.position)
-            for s in slots
-        ]  # fmt: skip
+        # A Slot is (entry, session, station, code, judge code, position): SLOT_COLUMNS after
+        # the draw and the trade. Read `draw.id` once (a Piccolo column descriptor each time).
+        head = (draw.id, trade_id)
+        values = [head + slot for slot in slots]
         await _hold_stations(inputs)
         # COPY on PostgreSQL, chunked executemany on SQLite, on this transaction's connection.
         await copy_records("draw_slot", SLOT_COLUMNS, values)

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from competition.audit import SYSTEM
+from competition.db import transaction
 from competition.errors import PhaseError
 from competition.stages import Mover, Stage
 from competition.tables import AuditLog, Competition, Trade
@@ -60,7 +61,14 @@ async def test_check_in_closes_and_reopens_for_several_trades_with_audit(demo_mu
     assert response.status_code == 200
     assert "结束检录：2 个工种" in response.text
     for trade_id in (welding, electric):
-        assert (await stages.trade_state(trade_id)).checkin_closed_at is not None
+        stored = (await Trade.select(Trade.checkin_closed_at).where(Trade.id == trade_id))[0]
+        assert stored["checkin_closed_at"] is not None
+        # As a moment, read outside a transaction and inside one with its lock.
+        assert (await stages.trade_state(trade_id)).checkin_closed_at == stored["checkin_closed_at"]
+        async with transaction():
+            state = await stages.trade_for_action(trade_id, lock="UPDATE")
+        assert state.checkin_closed_at == stored["checkin_closed_at"]
+        assert state.checkin_closed_at.tzinfo is not None and state.code in ("T001", "T002")
     assert await AuditLog.count().where(AuditLog.action == "trade.checkin_closed") == before + 2
     # Closing again changes nothing and says why, per trade.
     again = await post_form(client, url, {"action": "close_checkin", "trade": str(welding)})
