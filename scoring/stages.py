@@ -46,44 +46,26 @@ class TradeState:
     checkin_closed_at: dt.datetime | None
 
 
-_COLUMNS = (
-    Trade.id,
-    Trade.competition,
-    Trade.code,
-    Trade.name,
-    Trade.stage,
-    Trade.checkin_closed_at,
-    Trade.competition.phase,
-)
-
-
-def _state(row: dict) -> TradeState:
-    return TradeState(
-        trade_id=row["id"],
-        competition_id=row["competition"],
-        code=row["code"],
-        name=row["name"],
-        stage=Stage(row["stage"]),
-        phase=Phase(row["competition.phase"]),
-        checkin_closed_at=row["checkin_closed_at"],
-    )
-
-
 # The trade and its competition's phase as plain statements: every scoring action reads them
 # first, and a Piccolo select with a join costs about a millisecond to build.
 _STATE_SQL = (
     "SELECT t.id, t.competition, t.code, t.name, t.stage, t.checkin_closed_at, c.phase "
-    "FROM trade t JOIN competition c ON c.id = t.competition WHERE t.id = ?"
+    "FROM trade t JOIN competition c ON c.id = t.competition "
 )
 _LOCKS = {"SHARE": " FOR SHARE OF t", "UPDATE": " FOR UPDATE OF t"}
 
 
+def _state(row: tuple) -> TradeState:
+    trade, competition, code, name, stage, closed_at, phase = row
+    return TradeState(trade, competition, code, name, Stage(stage), Phase(phase), closed_at)
+
+
 async def _read_state(trade_id: int, lock: str | None = None) -> TradeState:
-    rows = await fetch_rows(_STATE_SQL + (_LOCKS[lock] if lock else ""), trade_id)
+    sql = _STATE_SQL + "WHERE t.id = ?" + (_LOCKS[lock] if lock else "")
+    rows = await fetch_rows(sql, trade_id)
     if not rows:
         raise NotFound("The trade was not found.", code="trade_not_found")
-    trade, competition, code, name, stage, closed_at, phase = rows[0]
-    return TradeState(trade, competition, code, name, Stage(stage), Phase(phase), closed_at)
+    return _state(rows[0])
 
 
 async def trade_state(trade_id: int) -> TradeState:
@@ -113,11 +95,8 @@ async def require_trade_stage(trade_id: int, allowed: frozenset[Stage], action: 
 
 
 async def trades_of(competition_id: int) -> list[TradeState]:
-    rows = (
-        await Trade.select(*_COLUMNS)
-        .where(Trade.competition == competition_id)
-        .order_by(Trade.sort_order)
-        .order_by(Trade.code)
+    rows = await fetch_rows(
+        _STATE_SQL + "WHERE t.competition = ? ORDER BY t.sort_order, t.code", competition_id
     )
     return [_state(row) for row in rows]
 

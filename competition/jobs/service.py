@@ -2,7 +2,8 @@
 
 A job's row is the truth the pages read; the queue (`competition.jobs.queue`) only carries its
 id to a worker. The handler reports progress through `JobRun.progress`, which writes the row at
-most twice a second and touches the queue (the heartbeat) at most every few seconds. What a job
+most twice a second; beside the handler, `_beat` writes the row's heartbeat and touches the
+queue every few seconds, progress or not. What a job
 makes is written in one transaction with its "done": a worker killed halfway leaves no file and
 no half result, and the queue's sweep runs the job again from the start.
 """
@@ -15,7 +16,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from saq.job import Status
@@ -68,9 +69,8 @@ class JobRun:
     requested_by: int | None
     params: dict[str, Any]
     attempt: int
-    touch: Callable[[], Awaitable[Any]] | None = None
+    touch: Callable[[], Awaitable[Any]] | None = None  # the queue's heartbeat (`_beat` calls it)
     _written_at: float = 0.0
-    _touched_at: float = field(default_factory=time.monotonic)
 
     async def progress(
         self, done: int, total: int | None = None, step: str | None = None, *, force: bool = False
@@ -91,9 +91,6 @@ class JobRun:
         )
         if not mine:
             raise Superseded
-        if self.touch is not None and moment - self._touched_at >= TOUCH_EVERY_SECONDS:
-            self._touched_at = moment
-            await self.touch()
 
 
 @dataclass(frozen=True)
