@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import aiosqlite
@@ -212,6 +212,22 @@ def json_value(value: Any, empty: Any = None) -> Any:
     return empty if value is None else value
 
 
+def among_ids(column: str) -> str:
+    """The condition "`column` is one of the ids given as ONE parameter" (`ids_param`), however
+    many there are: `IN (SELECT value FROM json_each(?))` on SQLite, `= ANY(?::bigint[])` on
+    PostgreSQL. One statement text per engine, unlike an IN list written out (and Piccolo's
+    `is_in` of 100,000 ids took ~0.4 s to build)."""
+    if is_postgres():
+        return f"{column} = ANY(?::bigint[])"
+    return f"{column} IN (SELECT value FROM json_each(?))"  # noqa: S608 - a column from code
+
+
+def ids_param(ids: Sequence[int]) -> Any:
+    """The parameter `among_ids` matches: a JSON array on SQLite, a list on PostgreSQL."""
+    values = [int(i) for i in ids]
+    return values if is_postgres() else json.dumps(values)
+
+
 def timestamp_param(value: dt.datetime) -> Any:
     """A timestamp as a bulk insert (`copy_records`, `execute_many`) passes it: a datetime to
     asyncpg, the UTC text Piccolo stores to SQLite."""
@@ -261,9 +277,10 @@ async def copy_records(table: str, columns: list[str], rows: list[tuple]) -> Non
         await tx.connection.executemany(sql, rows[start : start + chunk])
 
 
-@cache
+@lru_cache(maxsize=1024)
 def _dollar_params_of(sql: str) -> str:
-    """`_to_dollar_params` of a statement written in code, rewritten once (~0.1 ms each)."""
+    """`_to_dollar_params` of a statement written in code, rewritten once (~0.1 ms each).
+    Bounded: a statement with integer ids written into its text is a new string each time."""
     return _to_dollar_params(sql)
 
 
