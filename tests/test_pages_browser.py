@@ -119,3 +119,25 @@ async def test_the_deadline_set_in_the_form_is_announced_on_the_public_page(
     )
     await expect(visitor.get_by_role("link", name=zh("Register now"))).to_be_visible()
     await _no_sideways_scroll(visitor)
+
+
+async def test_on_a_phone_the_review_list_keeps_its_tick_all_box(demo_full, live_server, browser):
+    """The entries turn into cards and the table's head goes, but not the box that ticks every
+    entry of the page: it stays with its words, and each tick is a finger's width to hit."""
+    page = await _signed_in(browser, live_server, **PHONE)
+    await page.goto(f"{live_server}/org/competitions/{demo_full.competition_id}/entries?status=all")
+    await _no_sideways_scroll(page)
+    head = page.locator("table.responsive thead")
+    await expect(head.locator("th").nth(1)).to_be_hidden()
+    ticks = page.locator("input[name=entry]")
+    assert await ticks.count() > 1
+    words = head.locator("label").get_by_text(zh("Tick all on this page"))
+    await expect(words).to_be_visible()
+    await words.tap()
+    await expect(page.locator("#pick-all")).to_be_checked()
+    assert all(await ticks.evaluate_all("boxes => boxes.map(b => b.checked)"))
+    await words.tap()
+    assert not any(await ticks.evaluate_all("boxes => boxes.map(b => b.checked)"))
+    hit = await page.locator("td.pick label.pick-hit").first.bounding_box()
+    assert hit and hit["width"] >= 44 and hit["height"] >= 44, hit
+    await page.context.close()
