@@ -80,6 +80,20 @@ async def run(
         # its dequeue just before the first worker task counts itself as waiting; that task then
         # finds the dequeue busy, waits for an enqueue notice that was sent before it listened,
         # and its timeout is taken for an empty queue (seen once in CI: a job left queued).
+        # A burst can also end with a job taken from the table but not run (seen once in CI):
+        # SAQ's PostgreSQL dequeue puts what it takes into the queue object's memory for a task
+        # that is waiting, and tells it by a notice; a task whose listen missed that notice ends
+        # its wait empty-handed, and the job, now 'active', counts as queued no more. A next
+        # worker on the same queue object takes it from that memory at once.
         # A worker stopped by a signal or by its parent's death stops for good.
-        if not worker.burst_condition_met or await worker.queue.count("queued") == 0:
+        if not worker.burst_condition_met:
             return
+        if await worker.queue.count("queued") == 0 and not _taken_not_run(worker.queue):
+            return
+
+
+def _taken_not_run(q: Any) -> bool:
+    """Jobs SAQ's PostgreSQL queue holds in memory for a dequeue nobody waits for any more
+    (`PostgresQueue._job_queue`; other queues have none)."""
+    held = getattr(q, "_job_queue", None)
+    return held is not None and not held.empty()

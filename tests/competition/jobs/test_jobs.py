@@ -130,6 +130,37 @@ async def test_a_burst_whose_first_look_missed_the_queued_job_looks_again(demo_m
     assert (await client.get(f"/api/jobs/{job_id}")).json()["state"] == "done"
 
 
+async def test_a_burst_runs_a_job_taken_for_a_look_that_had_stopped_waiting(demo_marks, client):
+    """SAQ's PostgreSQL dequeue takes a job into the queue object's memory for a waiting task
+    and tells it by a notice; if the task's listen misses the notice, its wait ends empty and
+    the job, 'active' now, is no longer counted as queued. The burst must still run it."""
+    if not get_settings().queue_url.startswith("postgres"):
+        pytest.skip("the queue over PostgreSQL takes jobs into memory; Redis's does not")
+    trade = await decrypted_trade()
+    await login(client, "organizer")
+    job_id = await _ask_for_rankings(client, trade.competition_id, "csv")
+    q = await queue.connect()
+    held = q._dequeue_lock
+    await held.acquire()  # the worker's first look finds the dequeue busy and listens
+
+    async def silent(*_args, **_kwargs) -> None:
+        return None
+
+    async def take_without_notice() -> None:
+        await asyncio.sleep(0.3)
+        held.release()
+        q._notify = silent  # the notice the listening task misses
+        try:
+            await q._dequeue()
+        finally:
+            del q._notify
+
+    taking = asyncio.create_task(take_without_notice())
+    await run_queued_jobs()
+    await taking
+    assert (await client.get(f"/api/jobs/{job_id}")).json()["state"] == "done"
+
+
 async def test_who_may_see_a_job(demo_marks, client, other_client):
     trade = await decrypted_trade()
     await login(client, "organizer")
