@@ -369,6 +369,25 @@ async def test_inside_a_callers_transaction_the_recompute_sees_its_writes(demo_s
     assert (row["practical_hundredths"], row["weighted_hundredths"]) == (1485, 3606)
 
 
+async def test_on_postgresql_total_keeps_room_for_a_second_version_of_each_row(demo_scoring):
+    """`total` is created with fillfactor 45 (migration `…total_fillfactor`), so a recompute's
+    upsert can write each new version on the old one's page (a HOT update, no index entries:
+    measured in the migration). The demo's 32 totals fit one page either way, so the setting
+    itself is what is checked; the recompute still replaces every row."""
+    if not db.is_postgres():
+        pytest.skip("a PostgreSQL storage setting")
+    [(options,)] = await db.fetch_rows("SELECT reloptions FROM pg_class WHERE relname = 'total'")
+    assert options == ["fillfactor=45"]
+    cid = demo_scoring.competition_id
+    written = await totals.recompute_competition(cid)
+    async with db.transaction():
+        assert await totals.recompute_competition(cid) == written
+        [(updated,)] = await db.fetch_rows(
+            "SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'total'"
+        )
+    assert updated == written
+
+
 async def test_a_stored_value_that_is_no_level_is_refused_and_nothing_is_written(demo_scoring):
     cid = demo_scoring.competition_id
     trade = await _trade(TRADE)
