@@ -380,12 +380,13 @@ async def test_on_postgresql_total_keeps_room_for_a_second_version_of_each_row(d
     assert options == ["fillfactor=45"]
     cid = demo_scoring.competition_id
     written = await totals.recompute_competition(cid)
+    # The backend's counts not yet sent to the statistics are in the view too: count the change.
+    updates = "SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'total'"
     async with db.transaction():
+        [(before,)] = await db.fetch_rows(updates)
         assert await totals.recompute_competition(cid) == written
-        [(updated,)] = await db.fetch_rows(
-            "SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'total'"
-        )
-    assert updated == written
+        [(after,)] = await db.fetch_rows(updates)
+    assert after - before == written
 
 
 async def test_a_stored_value_that_is_no_level_is_refused_and_nothing_is_written(demo_scoring):
