@@ -442,17 +442,15 @@ class _SqliteReader(_Reader):
         await anyio.to_thread.run_sync(_load_keys, self.connections[0], rows)
 
     async def run(self, statements: Sequence[_Statement]) -> list[list[tuple]]:
+        """One after the other (what runs at once is `run_beside`'s): a keyed statement on the
+        first connection, which holds `totals_key`, any other on the second."""
         await self._open()
-        results: list[list[tuple]] = [[] for _ in statements]
-        keyed = [(n, s) for n, s in enumerate(statements) if s.keyed]
-        others = [(n, s) for n, s in enumerate(statements) if not s.keyed]
-
-        async def work(connection: sqlite3.Connection, mine: list[tuple[int, _Statement]]) -> None:
-            for n, s in mine:
-                results[n] = await anyio.to_thread.run_sync(_fetch_all, connection, s.sql, s.args)
-
-        await asyncio.gather(work(self.connections[0], keyed), work(self.connections[1], others))
-        return results
+        return [
+            await anyio.to_thread.run_sync(
+                _fetch_all, self.connections[0 if s.keyed else 1], s.sql, s.args
+            )
+            for s in statements
+        ]
 
     async def run_beside(
         self,
